@@ -1,0 +1,21 @@
+//! MP4 (ISO BMFF) writing for passthrough muxing of encoded H.264/H.265.
+//!
+//! Plain Rust with no GStreamer types: the caller describes the movie (tracks,
+//! sample entries, sample tables) and supplies the sample bytes; this module
+//! lays out `ftyp`, `moov` and `mdat`.
+//!
+//! * [`write_faststart`] writes `moov` before `mdat` in one sequential pass.
+//! * [`StreamingWriter`] appends samples and writes `moov` at the end.
+//! * [`build_moov`] and [`ftyp`] are the builders both share.
+
+pub mod boxes;
+mod movie;
+mod write;
+
+#[cfg(test)]
+mod testutil;
+
+pub use movie::{
+    build_moov, ftyp, Edit, Movie, MovieError, Sample, SampleEntry, Track, VideoSampleEntry,
+};
+pub use write::{mdat_header, write_faststart, StreamingWriter};
