@@ -1,0 +1,483 @@
+// Lock order: `settings` is only read when the stream starts; `state` is held by the
+// streaming thread while it writes. No lock is held while posting a message.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+
+use crate::codec::{self, Piece};
+use crate::mp4::{Edit, Movie, SampleEntry, StreamingWriter, Track, VideoSampleEntry};
+use crate::output_file::PendingFile;
+use crate::sample_table::{self, SampleTiming};
+use crate::stream_format::{self, StreamFormat};
+use crate::timing::{self, TickClock};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "mp4passmux",
+        gst::DebugColorFlags::empty(),
+        Some("Passthrough MP4 muxer"),
+    )
+});
+
+const WRITE_BUFFER_BYTES: usize = 1 << 20;
+
+#[derive(Clone, Debug, Default)]
+struct Settings {
+    location: Option<String>,
+}
+
+/// The file being written, from the first keyframe on.
+struct Output {
+    pending: PendingFile,
+    writer: StreamingWriter<BufWriter<File>>,
+    entry: VideoSampleEntry,
+    timings: Vec<SampleTiming>,
+}
+
+#[derive(Default)]
+struct State {
+    format: Option<StreamFormat>,
+    segment: gst::FormattedSegment<gst::ClockTime>,
+    output: Option<Output>,
+    dropped_before_keyframe: u64,
+}
+
+pub struct Mp4PassMux {
+    video_pad: gst::Pad,
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Mp4PassMux {
+    const NAME: &'static str = "GstMp4PassMux";
+    type Type = super::Mp4PassMux;
+    type ParentType = gst::Element;
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let template = klass.pad_template("video").expect("video pad template");
+        let video_pad = gst::Pad::builder_from_template(&template)
+            .chain_function(|pad, parent, buffer| {
+                Mp4PassMux::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |imp| imp.chain(pad, buffer),
+                )
+            })
+            .event_function(|pad, parent, event| {
+                Mp4PassMux::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |imp| imp.sink_event(pad, event),
+                )
+            })
+            .build();
+        Mp4PassMux {
+            video_pad,
+            settings: Mutex::default(),
+            state: Mutex::default(),
+        }
+    }
+}
+
+impl Mp4PassMux {
+    fn chain(
+        &self,
+        _pad: &gst::Pad,
+        buffer: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let mut state = self.state.lock().unwrap();
+        let Some(format) = state.format.clone() else {
+            drop(state);
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("Buffer before caps"));
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let keyframe = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
+        let map = buffer.map_readable().map_err(|_| {
+            gst::element_imp_error!(self, gst::StreamError::Failed, ("Buffer is not readable"));
+            gst::FlowError::Error
+        })?;
+        if state.output.is_none() {
+            if !keyframe {
+                state.dropped_before_keyframe += 1;
+                return Ok(gst::FlowSuccess::Ok);
+            }
+            let entry = format.sample_entry(map.as_slice()).map_err(|err| {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Format,
+                    ("Cannot describe the stream"),
+                    ["{}", err]
+                );
+                gst::FlowError::Error
+            })?;
+            state.output = Some(self.open_output(entry)?);
+        }
+        let timing = Self::timing(&state.segment, &buffer, keyframe).ok_or_else(|| {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ("Buffer without timestamps")
+            );
+            gst::FlowError::Error
+        })?;
+
+        let mut pieces = Vec::with_capacity(2);
+        let size = codec::plan_sample(
+            format.codec,
+            map.as_slice(),
+            format.framing(),
+            format.strips_parameter_sets(),
+            &mut pieces,
+        )
+        .map_err(|err| {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ("Invalid access unit"),
+                ["{}", err]
+            );
+            gst::FlowError::Error
+        })?;
+        let output = state.output.as_mut().expect("opened above");
+        write_sample(&mut output.writer, map.as_slice(), &pieces).map_err(|err| {
+            gst::element_imp_error!(
+                self,
+                gst::ResourceError::Write,
+                ("Cannot write the file"),
+                ["{}", err]
+            );
+            gst::FlowError::Error
+        })?;
+        output.timings.push(SampleTiming { size, ..timing });
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn timing(
+        segment: &gst::FormattedSegment<gst::ClockTime>,
+        buffer: &gst::Buffer,
+        keyframe: bool,
+    ) -> Option<SampleTiming> {
+        let to_ns = |time: gst::ClockTime| match segment.to_running_time_full(time) {
+            Some(gst::Signed::Positive(t)) => t.nseconds() as i64,
+            Some(gst::Signed::Negative(t)) => -(t.nseconds() as i64),
+            None => time.nseconds() as i64,
+        };
+        let pts = to_ns(buffer.pts().or(buffer.dts())?);
+        Some(SampleTiming {
+            pts,
+            dts: buffer.dts().map_or(pts, to_ns),
+            duration: buffer.duration().map_or(0, |d| d.nseconds() as i64),
+            keyframe,
+            size: 0,
+        })
+    }
+
+    fn open_output(&self, entry: VideoSampleEntry) -> Result<Output, gst::FlowError> {
+        let location = self
+            .settings
+            .lock()
+            .unwrap()
+            .location
+            .clone()
+            .ok_or_else(|| {
+                gst::element_imp_error!(
+                    self,
+                    gst::ResourceError::NotFound,
+                    ("No location set"),
+                    ["Set the location property to the MP4 file to write"]
+                );
+                gst::FlowError::Error
+            })?;
+        let open = || -> std::io::Result<(PendingFile, StreamingWriter<BufWriter<File>>)> {
+            let mut pending = PendingFile::create(
+                &PathBuf::from(&location),
+                &format!("{}", std::process::id()),
+            )?;
+            let file = pending.file().try_clone()?;
+            let writer = StreamingWriter::new(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file))?;
+            Ok((pending, writer))
+        };
+        let (pending, writer) = open().map_err(|err| {
+            gst::element_imp_error!(
+                self,
+                gst::ResourceError::OpenWrite,
+                ("Cannot write {}", location),
+                ["{}", err]
+            );
+            gst::FlowError::Error
+        })?;
+        Ok(Output {
+            pending,
+            writer,
+            entry,
+            timings: Vec::new(),
+        })
+    }
+
+    fn sink_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
+        use gst::EventView;
+        gst::log!(CAT, obj = pad, "event {:?}", event.type_());
+        match event.view() {
+            EventView::Caps(caps) => self.set_caps(caps.caps()),
+            EventView::Segment(segment) => match segment.segment().downcast_ref::<gst::ClockTime>()
+            {
+                Some(segment) => {
+                    self.state.lock().unwrap().segment = segment.clone();
+                    true
+                }
+                None => {
+                    gst::element_imp_error!(
+                        self,
+                        gst::StreamError::Format,
+                        ("Only TIME segments are supported")
+                    );
+                    false
+                }
+            },
+            EventView::Eos(_) => {
+                if self.finish() {
+                    let element = self.obj();
+                    let _ =
+                        element.post_message(gst::message::Eos::builder().src(&*element).build());
+                }
+                true
+            }
+            _ => true,
+        }
+    }
+
+    fn set_caps(&self, caps: &gst::CapsRef) -> bool {
+        let format = match StreamFormat::from_caps(caps) {
+            Ok(format) => format,
+            Err(err) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Format,
+                    ("Unsupported caps"),
+                    ["{}", err]
+                );
+                return false;
+            }
+        };
+        let mut state = self.state.lock().unwrap();
+        let changed_mid_stream = state.output.is_some() && state.format.as_ref() != Some(&format);
+        if changed_mid_stream {
+            drop(state);
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ("Caps changed mid-stream"),
+                [
+                    "mp4passmux writes one sample description per track; the new caps are {}",
+                    caps
+                ]
+            );
+            return false;
+        }
+        state.format = Some(format);
+        true
+    }
+
+    /// Writes the `moov` and renames the file into place. False when that failed (the error
+    /// is posted and no file appears at the location).
+    fn finish(&self) -> bool {
+        let (output, format) = {
+            let mut state = self.state.lock().unwrap();
+            (state.output.take(), state.format.clone())
+        };
+        let (Some(output), Some(format)) = (output, format) else {
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ("No keyframe received"),
+                ["Nothing to write: the stream ended before its first keyframe"]
+            );
+            return false;
+        };
+        match finish_output(output, &format) {
+            Ok(path) => {
+                gst::info!(CAT, imp = self, "wrote {}", path.display());
+                true
+            }
+            Err(err) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::ResourceError::Write,
+                    ("Cannot finish the file"),
+                    ["{}", err]
+                );
+                false
+            }
+        }
+    }
+}
+
+fn write_sample<W: Write + std::io::Seek>(
+    writer: &mut StreamingWriter<W>,
+    data: &[u8],
+    pieces: &[Piece],
+) -> std::io::Result<()> {
+    let lengths: Vec<[u8; 4]> = pieces
+        .iter()
+        .filter_map(|piece| match piece {
+            Piece::Length4(length) => Some(length.to_be_bytes()),
+            Piece::Data(_) => None,
+        })
+        .collect();
+    let mut next_length = lengths.iter();
+    let slices: Vec<&[u8]> = pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Data(range) => &data[range.clone()],
+            Piece::Length4(_) => next_length.next().expect("one per Length4").as_slice(),
+        })
+        .collect();
+    writer.write_sample(0, &slices)
+}
+
+fn finish_output(output: Output, format: &StreamFormat) -> std::io::Result<PathBuf> {
+    let Output {
+        pending,
+        writer,
+        entry,
+        timings,
+    } = output;
+    let timescale = timing::timescale_for_framerate(format.framerate);
+    let clock = TickClock::new(timings[0].dts, timescale);
+    let samples = sample_table::build(&timings, &clock);
+    // Frames before the segment start (negative running time, e.g. the lead-in of a source
+    // file's edit list) are decoded but not presented.
+    let first_pts = timings
+        .iter()
+        .map(|t| t.pts)
+        .filter(|&pts| pts >= 0)
+        .min()
+        .unwrap_or_else(|| {
+            timings
+                .iter()
+                .map(|t| t.pts)
+                .min()
+                .expect("at least the keyframe")
+        });
+    let end = timings
+        .iter()
+        .map(|t| t.pts + t.duration)
+        .max()
+        .expect("at least the keyframe");
+    let media_time = clock.ticks(first_pts);
+    let movie = Movie {
+        timescale,
+        tracks: vec![Track {
+            timescale,
+            entry: SampleEntry::Video(entry),
+            samples,
+            edit: Some(Edit {
+                media_time,
+                segment_duration: (clock.ticks(end) - media_time).max(0) as u64,
+            }),
+        }],
+    };
+    let mut buffered = writer.finish(&movie)?;
+    buffered.flush()?;
+    drop(buffered);
+    pending.publish_replacing()
+}
+
+impl ObjectImpl for Mp4PassMux {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![glib::ParamSpecString::builder("location")
+                .nick("Location")
+                .blurb(
+                    "MP4 file to write. It is written under a temporary name in the same directory and \
+                     renamed to this name at EOS, so it never holds a partial file",
+                )
+                .mutable_ready()
+                .build()]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        match pspec.name() {
+            "location" => {
+                self.settings.lock().unwrap().location = value.get().expect("type checked upstream")
+            }
+            other => unreachable!("unknown property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            "location" => self.settings.lock().unwrap().location.to_value(),
+            other => unreachable!("unknown property {other}"),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let element = self.obj();
+        element.add_pad(&self.video_pad).expect("add video pad");
+        element.set_element_flags(gst::ElementFlags::SINK);
+    }
+}
+
+impl GstObjectImpl for Mp4PassMux {}
+
+impl ElementImpl for Mp4PassMux {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Passthrough MP4 muxer",
+                "Sink/Muxer/Video",
+                "Writes encoded H.264/H.265 to an MP4 file without re-encoding, in one sequential pass",
+                "gst-replay developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            vec![gst::PadTemplate::new(
+                "video",
+                gst::PadDirection::Sink,
+                gst::PadPresence::Always,
+                &stream_format::video_sink_caps(),
+            )
+            .expect("video pad template")]
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::ReadyToPaused {
+            if self.settings.lock().unwrap().location.is_none() {
+                gst::element_imp_error!(
+                    self,
+                    gst::ResourceError::NotFound,
+                    ("No location set"),
+                    ["Set the location property to the MP4 file to write"]
+                );
+                return Err(gst::StateChangeError);
+            }
+            *self.state.lock().unwrap() = State::default();
+        }
+        let success = self.parent_change_state(transition)?;
+        if transition == gst::StateChange::PausedToReady {
+            // An unfinished file is dropped with its temporary name: no partial file appears.
+            *self.state.lock().unwrap() = State::default();
+        }
+        Ok(success)
+    }
+}

@@ -1,0 +1,29 @@
+//! `replayring`: keeps the last N seconds of encoded video in RAM and saves any part of it
+//! to MP4 on demand, without re-encoding, while capture goes on.
+//!
+//! ```text
+//! gst-launch-1.0 videotestsrc is-live=true ! x264enc tune=zerolatency key-int-max=60 \
+//!     ! h264parse ! replayring max-duration=30000000000 save-on-eos=true location=clip.mp4
+//! ```
+//!
+//! Applications emit the `save` action signal and watch the bus for the `replay-saved`
+//! and `replay-failed` element messages.
+
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+mod save;
+
+glib::wrapper! {
+    pub struct ReplayRing(ObjectSubclass<imp::ReplayRing>) @extends gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "replayring",
+        gst::Rank::NONE,
+        ReplayRing::static_type(),
+    )
+}

@@ -1,0 +1,94 @@
+//! The MP4 sample table of one track, from the frames' nanosecond timestamps.
+
+use crate::mp4::Sample;
+use crate::timing::{self, TickClock};
+
+/// One access unit as the sample table sees it (stream nanoseconds, decode order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleTiming {
+    pub dts: i64,
+    pub pts: i64,
+    /// 0 when unknown.
+    pub duration: i64,
+    pub keyframe: bool,
+    pub size: u32,
+}
+
+/// Sample durations are differences of absolute decode times, so nothing accumulates; the
+/// last sample lasts its own frame duration, or as long as the one before when unknown.
+pub fn build(timings: &[SampleTiming], clock: &TickClock) -> Vec<Sample> {
+    let (times, _nudged) = timing::sample_times(clock, timings.iter().map(|t| (t.dts, t.pts)));
+    let last_duration = {
+        let own = timings
+            .last()
+            .map_or(0, |t| clock.duration_ticks(t.duration));
+        let previous = times.windows(2).last().map(|w| w[1].decode - w[0].decode);
+        if own > 0 {
+            own
+        } else {
+            previous.unwrap_or(1)
+        }
+    };
+    times
+        .iter()
+        .zip(timings)
+        .enumerate()
+        .map(|(index, (time, timing))| {
+            let duration = times
+                .get(index + 1)
+                .map_or(last_duration, |next| next.decode - time.decode);
+            Sample {
+                size: timing.size,
+                duration: duration.clamp(1, u32::MAX as i64) as u32,
+                composition_offset: (time.composition - time.decode)
+                    .clamp(i32::MIN as i64, i32::MAX as i64)
+                    as i32,
+                sync: timing.keyframe,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(dts: i64, pts: i64, keyframe: bool) -> SampleTiming {
+        SampleTiming {
+            dts,
+            pts,
+            duration: 33_333_333,
+            keyframe,
+            size: 10,
+        }
+    }
+
+    #[test]
+    fn durations_come_from_absolute_decode_times() {
+        let frames: Vec<_> = (0..450)
+            .map(|n| timing(n * 1_000_000_000 / 30, n * 1_000_000_000 / 30, n == 0))
+            .collect();
+        let samples = build(&frames, &TickClock::new(0, 90_000));
+        assert!(samples
+            .iter()
+            .all(|s| s.duration == 3000 && s.composition_offset == 0));
+        assert_eq!(
+            samples.iter().map(|s| s.duration as u64).sum::<u64>(),
+            15 * 90_000
+        );
+        assert!(samples[0].sync && !samples[1].sync);
+    }
+
+    #[test]
+    fn reordered_frames_get_composition_offsets() {
+        let f = 1_000_000_000 / 30;
+        let frames = [
+            timing(-f, f, true),
+            timing(0, 3 * f, false),
+            timing(f, 2 * f, false),
+        ];
+        let samples = build(&frames, &TickClock::new(-f, 90_000));
+        let offsets: Vec<_> = samples.iter().map(|s| s.composition_offset).collect();
+        assert_eq!(offsets, vec![6000, 9000, 3000]);
+    }
+}

@@ -1,0 +1,316 @@
+//! Shared helpers for the end-to-end tests: real pipelines, real encoders, and outputs
+//! checked by decoding them with FFmpeg and with GStreamer.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, Once};
+
+use gst::prelude::*;
+
+pub const SECOND: u64 = 1_000_000_000;
+
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().expect("GStreamer initializes");
+        gstreplay::plugin_register_static().expect("the replay plugin registers");
+    });
+}
+
+/// Fails (never skips) when a tool the suite relies on is missing.
+pub fn require_tool(name: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "{name} is not installed; run the README's test command, which installs it"
+    );
+}
+
+pub fn require_element(name: &str) {
+    init();
+    assert!(
+        gst::ElementFactory::find(name).is_some(),
+        "GStreamer element {name} is missing; run the README's test command, which installs it"
+    );
+}
+
+/// A fresh directory for one test's files, removed when the test passes.
+pub struct TestDir {
+    pub path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new(name: &str) -> TestDir {
+        let path = std::env::temp_dir()
+            .join("gst-replay-tests")
+            .join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TestDir { path }
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    pub fn file_str(&self, name: &str) -> String {
+        self.file(name).to_string_lossy().into_owned()
+    }
+
+    /// Names of the files in the directory, sorted.
+    pub fn listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.path)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Runs a pipeline to EOS and returns the element messages it posted, in order.
+/// Panics with the error's text on an ERROR message.
+pub fn run_to_eos(pipeline: &gst::Pipeline) -> Vec<gst::Structure> {
+    let bus = pipeline.bus().unwrap();
+    pipeline
+        .set_state(gst::State::Playing)
+        .expect("pipeline starts");
+    let mut element_messages = Vec::new();
+    for message in bus.iter_timed(gst::ClockTime::from_seconds(300)) {
+        match message.view() {
+            gst::MessageView::Eos(_) => {
+                pipeline.set_state(gst::State::Null).unwrap();
+                return element_messages;
+            }
+            gst::MessageView::Error(err) => {
+                pipeline.set_state(gst::State::Null).unwrap();
+                panic!(
+                    "pipeline error from {:?}: {} ({:?})",
+                    err.src().map(|s| s.path_string()),
+                    err.error(),
+                    err.debug()
+                );
+            }
+            gst::MessageView::Element(element) => {
+                if let Some(structure) = element.structure() {
+                    element_messages.push(structure.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    panic!("pipeline did not reach EOS within 300 s");
+}
+
+pub fn parse(description: &str) -> gst::Pipeline {
+    init();
+    gst::parse::launch(description)
+        .unwrap_or_else(|err| panic!("cannot build `{description}`: {err}"))
+        .downcast::<gst::Pipeline>()
+        .unwrap()
+}
+
+pub fn replay_messages<'a>(messages: &'a [gst::Structure], name: &str) -> Vec<&'a gst::Structure> {
+    messages.iter().filter(|m| m.name() == name).collect()
+}
+
+/// Emits `save` on `ring` from the streaming thread just before the buffer whose running
+/// time reaches `at`: the snapshot then holds exactly the frames before it. `requests` are (duration ns,
+/// location) pairs, emitted back to back. The returned ids fill in once emitted.
+pub fn save_at(
+    ring: &gst::Element,
+    at: gst::ClockTime,
+    requests: Vec<(u64, Option<String>)>,
+) -> Arc<Mutex<Vec<String>>> {
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let pad = ring.static_pad("video").unwrap();
+    let ring_weak = ring.downgrade();
+    let ids_in_probe = Arc::clone(&ids);
+    let pending = Mutex::new(Some(requests));
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        // Encoders may offset timestamps (GstVideoEncoder starts at 1000 h): compare running time.
+        let segment = pad.sticky_event::<gst::event::Segment>(0).unwrap();
+        let segment = segment
+            .segment()
+            .downcast_ref::<gst::ClockTime>()
+            .unwrap()
+            .clone();
+        let reached = info
+            .buffer()
+            .and_then(|b| b.pts())
+            .and_then(|pts| segment.to_running_time(pts))
+            .is_some_and(|running_time| running_time >= at);
+        if reached {
+            if let (Some(requests), Some(ring)) =
+                (pending.lock().unwrap().take(), ring_weak.upgrade())
+            {
+                for (duration, location) in requests {
+                    let id = ring.emit_by_name::<String>("save", &[&duration, &location]);
+                    ids_in_probe.lock().unwrap().push(id);
+                }
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+    ids
+}
+
+pub fn get_u64(structure: &gst::StructureRef, field: &str) -> u64 {
+    structure
+        .get::<u64>(field)
+        .unwrap_or_else(|_| panic!("{field} in {structure}"))
+}
+
+pub fn get_str(structure: &gst::StructureRef, field: &str) -> String {
+    structure
+        .get::<String>(field)
+        .unwrap_or_else(|_| panic!("{field} in {structure}"))
+}
+
+/// `ffprobe` key=value entries of the first video stream (and the format section).
+pub fn ffprobe_entries(path: &Path, entries: &str) -> std::collections::HashMap<String, String> {
+    require_tool("ffprobe");
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            entries,
+        ])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Packets in file order as (pts seconds, dts seconds, keyframe).
+pub fn ffprobe_packets(path: &Path) -> Vec<(f64, f64, bool)> {
+    require_tool("ffprobe");
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,dts_time,flags",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "ffprobe {}", path.display());
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (
+                fields[0].parse().unwrap_or(f64::NAN),
+                fields[1].parse().unwrap_or(f64::NAN),
+                fields[2].starts_with('K'),
+            )
+        })
+        .collect()
+}
+
+/// Decodes with FFmpeg and returns the MD5 of each presented frame, in presentation order,
+/// and what FFmpeg printed on stderr at level error (empty for a clean decode).
+pub fn decoded_frame_hashes(path: &Path) -> (Vec<String>, String) {
+    require_tool("ffmpeg");
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map", "0:v:0", "-pix_fmt", "yuv420p", "-f", "framemd5", "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "ffmpeg could not decode {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let hashes = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit(',').next().map(|h| h.trim().to_owned()))
+        .collect();
+    (hashes, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Where `clip` occurs as a contiguous run inside `reference`.
+pub fn position_in(reference: &[String], clip: &[String]) -> Option<usize> {
+    if clip.is_empty() {
+        return None;
+    }
+    reference
+        .windows(clip.len())
+        .position(|window| window == clip)
+}
+
+/// Decodes with GStreamer (qtdemux, the stream's parser, the default decoder) and returns
+/// the presented frames' timestamps.
+pub fn gstreamer_decoded_pts(path: &Path) -> Vec<gst::ClockTime> {
+    let pipeline = parse(&format!(
+        "filesrc location=\"{}\" ! qtdemux ! decodebin ! videoconvert ! appsink name=frames sync=false",
+        path.display()
+    ));
+    let appsink = pipeline
+        .by_name("frames")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    let timestamps = Arc::new(Mutex::new(Vec::new()));
+    let collected = Arc::clone(&timestamps);
+    appsink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let buffer = sample.buffer().unwrap();
+                let segment = sample
+                    .segment()
+                    .unwrap()
+                    .downcast_ref::<gst::ClockTime>()
+                    .unwrap()
+                    .clone();
+                collected
+                    .lock()
+                    .unwrap()
+                    .push(segment.to_stream_time(buffer.pts().unwrap()).unwrap());
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    run_to_eos(&pipeline);
+    let result = timestamps.lock().unwrap().clone();
+    result
+}

@@ -1,0 +1,351 @@
+//! `replayring` end to end: real encoders, saves checked by decoding the files.
+
+mod common;
+
+use common::*;
+use gst::prelude::*;
+
+const FPS: u64 = 30;
+
+fn source(frames: u64) -> String {
+    format!("videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=160,height=120,framerate={FPS}/1")
+}
+
+/// `encoder ! parser`, teed into the ring and into a Matroska reference of the whole stream.
+fn ring_pipeline(
+    frames: u64,
+    encoder: &str,
+    parser: &str,
+    ring: &str,
+    reference: &Path,
+) -> gst::Pipeline {
+    parse(&format!(
+        "{} ! {encoder} ! {parser} ! tee name=t \
+         t. ! queue ! replayring name=ring {ring} \
+         t. ! queue ! matroskamux ! filesink location=\"{}\"",
+        source(frames),
+        reference.display()
+    ))
+}
+
+use std::path::Path;
+
+fn ring_of(pipeline: &gst::Pipeline) -> gst::Element {
+    pipeline.by_name("ring").unwrap()
+}
+
+/// Checks one saved clip against the reference decode: exact frame count and duration,
+/// decoding starts at a keyframe, presentation starts at 0, and every decoded picture equals
+/// the reference's picture at the same place. Returns the clip's index in the reference.
+fn check_clip(clip: &Path, reference_hashes: &[String], expected_frames: usize) -> usize {
+    let entries = ffprobe_entries(clip, "stream=nb_read_frames,duration:format=duration");
+    assert_eq!(
+        entries["nb_read_frames"],
+        expected_frames.to_string(),
+        "{}: presented frames",
+        clip.display()
+    );
+    let seconds = expected_frames as f64 / FPS as f64;
+    let duration: f64 = entries["duration"].parse().unwrap();
+    assert!(
+        (duration - seconds).abs() < 1e-6,
+        "{}: duration {duration}, wanted {seconds}",
+        clip.display()
+    );
+
+    let packets = ffprobe_packets(clip);
+    assert!(
+        packets[0].2,
+        "{}: the first sample is not a keyframe",
+        clip.display()
+    );
+    let first_shown = packets
+        .iter()
+        .map(|p| p.0)
+        .filter(|pts| *pts >= 0.0)
+        .fold(f64::MAX, f64::min);
+    assert_eq!(
+        first_shown,
+        0.0,
+        "{}: presentation does not start at 0",
+        clip.display()
+    );
+
+    let (hashes, errors) = decoded_frame_hashes(clip);
+    assert_eq!(errors, "", "{}: decode errors", clip.display());
+    assert_eq!(hashes.len(), expected_frames);
+    position_in(reference_hashes, &hashes).unwrap_or_else(|| {
+        panic!(
+            "{}: decoded frames are not a run of the source's frames",
+            clip.display()
+        )
+    })
+}
+
+#[test]
+fn h264_save_on_eos_keeps_the_last_max_duration_exactly() {
+    require_element("x264enc");
+    let dir = TestDir::new("h264-eos");
+    let clip = dir.file("clip.mp4");
+    let reference = dir.file("reference.mkv");
+    let pipeline = ring_pipeline(
+        1200,
+        "x264enc key-int-max=60 speed-preset=ultrafast",
+        "h264parse",
+        &format!(
+            "max-duration={} save-on-eos=true location=\"{}\"",
+            15 * SECOND,
+            clip.display()
+        ),
+        &reference,
+    );
+    let messages = run_to_eos(&pipeline);
+
+    let saved = replay_messages(&messages, "replay-saved");
+    assert_eq!(saved.len(), 1, "{messages:?}");
+    let saved = saved[0];
+    assert_eq!(get_str(saved, "location"), clip.to_string_lossy());
+    assert_eq!(get_u64(saved, "duration"), 15 * SECOND);
+    assert_eq!(get_u64(saved, "frames"), 450);
+    assert_eq!(
+        get_u64(saved, "bytes"),
+        std::fs::metadata(&clip).unwrap().len()
+    );
+    assert!(get_u64(saved, "latency") > 0);
+    assert!(get_str(saved, "id").starts_with("ring-"));
+
+    let (reference_hashes, _) = decoded_frame_hashes(&reference);
+    assert_eq!(reference_hashes.len(), 1200);
+    assert_eq!(check_clip(&clip, &reference_hashes, 450), 1200 - 450);
+
+    let shown = gstreamer_decoded_pts(&clip);
+    assert_eq!(
+        shown.len(),
+        450,
+        "GStreamer presents the edit list's frames only"
+    );
+    assert_eq!(shown[0], gst::ClockTime::ZERO);
+    assert_eq!(
+        shown[449],
+        gst::ClockTime::from_nseconds(449 * SECOND / FPS)
+    );
+    assert_eq!(
+        dir.listing(),
+        vec!["clip.mp4", "reference.mkv"],
+        "no temporary file is left"
+    );
+}
+
+#[test]
+fn h264_with_b_frames_saves_concurrently_while_playing() {
+    require_element("x264enc");
+    let dir = TestDir::new("h264-bframes");
+    let reference = dir.file("reference.mkv");
+    let pipeline = ring_pipeline(
+        900,
+        "x264enc key-int-max=45 bframes=2 b-adapt=false",
+        "h264parse",
+        &format!("max-duration={}", 30 * SECOND),
+        &reference,
+    );
+    let long = dir.file_str("long.mp4");
+    let short = dir.file_str("short.mp4");
+    let ids = save_at(
+        &ring_of(&pipeline),
+        gst::ClockTime::from_seconds(20),
+        vec![
+            (10 * SECOND, Some(long.clone())),
+            (4 * SECOND, Some(short.clone())),
+        ],
+    );
+    let messages = run_to_eos(&pipeline);
+
+    let saved = replay_messages(&messages, "replay-saved");
+    assert_eq!(saved.len(), 2, "{messages:?}");
+    let ids = ids.lock().unwrap().clone();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    for message in &saved {
+        assert!(ids.contains(&get_str(message, "id")));
+    }
+    let packets = ffprobe_packets(Path::new(&long));
+    assert!(
+        packets.iter().any(|(pts, dts, _)| pts != dts),
+        "the stream really has reordered frames"
+    );
+
+    let (reference_hashes, _) = decoded_frame_hashes(&reference);
+    let long_at = check_clip(Path::new(&long), &reference_hashes, 300);
+    let short_at = check_clip(Path::new(&short), &reference_hashes, 120);
+    // Both end at the same frame: the last one before frame 600 whose earlier-presented
+    // neighbours had all arrived (the probe fires when P-frame 600 arrives, before B 598, 599).
+    assert_eq!(long_at + 300, short_at + 120);
+    assert_eq!(long_at + 300, 598);
+}
+
+#[test]
+fn hevc_open_gop_clips_decode_cleanly() {
+    require_element("x265enc");
+    let dir = TestDir::new("hevc");
+    let clip = dir.file("clip.mp4");
+    let middle = dir.file_str("middle.mp4");
+    let reference = dir.file("reference.mkv");
+    let pipeline = ring_pipeline(
+        240,
+        "x265enc key-int-max=30 speed-preset=ultrafast option-string=open-gop=1:bframes=3",
+        "h265parse",
+        &format!(
+            "max-duration={} save-on-eos=true location=\"{}\"",
+            3 * SECOND,
+            clip.display()
+        ),
+        &reference,
+    );
+    save_at(
+        &ring_of(&pipeline),
+        gst::ClockTime::from_seconds(5),
+        vec![(2 * SECOND, Some(middle.clone()))],
+    );
+    let messages = run_to_eos(&pipeline);
+    assert_eq!(
+        replay_messages(&messages, "replay-saved").len(),
+        2,
+        "{messages:?}"
+    );
+
+    let entries = ffprobe_entries(&clip, "stream=codec_name,codec_tag_string");
+    assert_eq!(entries["codec_name"], "hevc");
+    assert_eq!(entries["codec_tag_string"], "hvc1");
+    let (reference_hashes, _) = decoded_frame_hashes(&reference);
+    assert_eq!(reference_hashes.len(), 240);
+    assert_eq!(check_clip(&clip, &reference_hashes, 90), 150);
+    let middle_at = check_clip(Path::new(&middle), &reference_hashes, 60);
+    assert!(
+        (146..=150).contains(&(middle_at + 60)),
+        "clip ends at frame {}",
+        middle_at + 60
+    );
+}
+
+#[test]
+fn a_failed_save_loses_nothing_and_the_next_save_works() {
+    require_element("x264enc");
+    let dir = TestDir::new("failed-save");
+    std::fs::write(dir.file("not-a-directory"), b"").unwrap();
+    let unwritable = dir.file_str("not-a-directory/clip.mp4");
+    let clip = dir.file("after.mp4");
+    let pipeline = parse(&format!(
+        "{} ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! replayring name=ring \
+         max-duration={} save-on-eos=true location=\"{}\"",
+        source(300),
+        5 * SECOND,
+        clip.display()
+    ));
+    let ring = ring_of(&pipeline);
+    save_at(
+        &ring,
+        gst::ClockTime::from_seconds(6),
+        vec![(2 * SECOND, Some(unwritable.clone()))],
+    );
+    let messages = run_to_eos(&pipeline);
+
+    let failed = replay_messages(&messages, "replay-failed");
+    assert_eq!(failed.len(), 1, "{messages:?}");
+    assert_eq!(get_str(failed[0], "location"), unwritable);
+    let error = get_str(failed[0], "error");
+    assert!(
+        error.contains("does not exist"),
+        "the error says why: {error}"
+    );
+    assert!(!Path::new(&unwritable).exists());
+
+    let saved = replay_messages(&messages, "replay-saved");
+    assert_eq!(saved.len(), 1);
+    assert_eq!(
+        get_u64(saved[0], "frames"),
+        150,
+        "the whole ring is still there"
+    );
+    let stats = ring.property::<gst::Structure>("stats");
+    assert_eq!(get_u64(&stats, "saves"), 1);
+    assert_eq!(get_u64(&stats, "failed-saves"), 1);
+    let (hashes, errors) = decoded_frame_hashes(&clip);
+    assert_eq!((hashes.len(), errors.as_str()), (150, ""));
+}
+
+#[test]
+fn a_save_before_any_keyframe_fails_with_a_reason() {
+    init();
+    let pipeline = gst::Pipeline::new();
+    let ring = gst::ElementFactory::make("replayring").build().unwrap();
+    pipeline.add(&ring).unwrap();
+    pipeline.set_state(gst::State::Ready).unwrap();
+    let dir = TestDir::new("no-keyframe");
+    let id = ring.emit_by_name::<String>("save", &[&0u64, &Some(dir.file_str("x.mp4"))]);
+    let message = pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(10),
+            &[gst::MessageType::Element],
+        )
+        .expect("a message");
+    let structure = message.structure().unwrap();
+    assert_eq!(structure.name(), "replay-failed");
+    assert_eq!(get_str(structure, "id"), id);
+    assert_eq!(get_str(structure, "error"), "no keyframe buffered yet");
+    assert!(dir.listing().is_empty());
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+#[test]
+fn simultaneous_saves_never_share_a_file_name() {
+    require_element("x264enc");
+    let dir = TestDir::new("names");
+    let explicit = dir.file_str("same.mp4");
+    let pipeline = parse(&format!(
+        "{} ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! replayring name=ring location=\"{}\"",
+        source(120),
+        dir.file("replay-%Y%m%d-%H%M%S.mp4").display()
+    ));
+    save_at(
+        &ring_of(&pipeline),
+        gst::ClockTime::from_seconds(3),
+        vec![
+            (SECOND, Some(explicit.clone())),
+            (SECOND, Some(explicit.clone())),
+            (SECOND, Some(explicit.clone())),
+            (SECOND, None),
+            (SECOND, Some(String::new())),
+        ],
+    );
+    let messages = run_to_eos(&pipeline);
+    let saved = replay_messages(&messages, "replay-saved");
+    assert_eq!(saved.len(), 5, "{messages:?}");
+    let mut locations: Vec<String> = saved.iter().map(|m| get_str(m, "location")).collect();
+    locations.sort();
+    locations.dedup();
+    assert_eq!(locations.len(), 5, "{locations:?}");
+    let listing = dir.listing();
+    assert_eq!(listing.len(), 5, "{listing:?}");
+    for name in ["same.mp4", "same-2.mp4", "same-3.mp4"] {
+        assert!(listing.contains(&name.to_owned()), "{listing:?}");
+    }
+    let templated: Vec<&String> = listing
+        .iter()
+        .filter(|n| n.starts_with("replay-"))
+        .collect();
+    assert_eq!(templated.len(), 2, "{listing:?}");
+    for name in templated {
+        let stamp = &name["replay-".len()..name.len() - ".mp4".len()];
+        let (date, rest) = stamp.split_at(8);
+        assert!(date.chars().all(|c| c.is_ascii_digit()), "{name}");
+        let time = &rest[1..7];
+        assert!(time.chars().all(|c| c.is_ascii_digit()), "{name}");
+        assert!(rest.len() == 7 || rest[7..].starts_with('-'), "{name}");
+    }
+    for name in &listing {
+        let (hashes, errors) = decoded_frame_hashes(&dir.file(name));
+        assert_eq!((hashes.len(), errors.as_str()), (30, ""), "{name}");
+    }
+}
