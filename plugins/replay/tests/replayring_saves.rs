@@ -134,6 +134,13 @@ fn h264_save_on_eos_keeps_the_last_max_duration_exactly() {
         vec!["clip.mp4", "reference.mkv"],
         "no temporary file is left"
     );
+    let stats = ring_of(&pipeline).property::<gst::Structure>("stats");
+    assert_eq!(
+        get_u64(&stats, "copied"),
+        0,
+        "x264enc's buffers are kept by reference"
+    );
+    assert_eq!(get_u64(&stats, "saves"), 1);
 }
 
 #[test]
@@ -348,4 +355,56 @@ fn simultaneous_saves_never_share_a_file_name() {
         let (hashes, errors) = decoded_frame_hashes(&dir.file(name));
         assert_eq!((hashes.len(), errors.as_str()), (30, ""), "{name}");
     }
+}
+
+#[test]
+fn a_request_longer_than_the_ring_saves_everything_buffered() {
+    require_element("x264enc");
+    let dir = TestDir::new("longer-than-ring");
+    let clip = dir.file_str("all.mp4");
+    // 100 frames with a keyframe every 30: the first GOP starts at frame 0.
+    let pipeline = parse(&format!(
+        "{} ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! replayring name=ring",
+        source(100)
+    ));
+    save_at(
+        &ring_of(&pipeline),
+        gst::ClockTime::from_nseconds(99 * SECOND / FPS),
+        vec![(60 * SECOND, Some(clip.clone()))],
+    );
+    let messages = run_to_eos(&pipeline);
+    let saved = replay_messages(&messages, "replay-saved");
+    assert_eq!(saved.len(), 1, "{messages:?}");
+    assert_eq!(get_u64(saved[0], "frames"), 99);
+    let (hashes, errors) = decoded_frame_hashes(Path::new(&clip));
+    assert_eq!((hashes.len(), errors.as_str()), (99, ""));
+    let entries = ffprobe_entries(Path::new(&clip), "stream=duration");
+    assert_eq!(entries["duration"], "3.300000");
+}
+
+#[test]
+fn stopping_the_pipeline_during_a_save_still_completes_the_file() {
+    require_element("x264enc");
+    let dir = TestDir::new("stop-mid-save");
+    let pipeline = parse(
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 \
+         ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! h264parse ! replayring name=ring",
+    );
+    let ring = ring_of(&pipeline);
+    pipeline.set_state(gst::State::Playing).unwrap();
+    while get_u64(&ring.property::<gst::Structure>("stats"), "frames") < 45 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let clip = dir.file_str("clip.mp4");
+    ring.emit_by_name::<String>("save", &[&0u64, &Some(clip.clone())]);
+    pipeline.set_state(gst::State::Null).unwrap();
+
+    assert_eq!(
+        dir.listing(),
+        vec!["clip.mp4"],
+        "the requested clip is complete, no temporary file"
+    );
+    let (hashes, errors) = decoded_frame_hashes(Path::new(&clip));
+    assert!(hashes.len() >= 45, "{} frames", hashes.len());
+    assert_eq!(errors, "");
 }

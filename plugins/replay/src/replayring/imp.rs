@@ -63,6 +63,22 @@ struct State {
     /// Warnings already posted, so a persistent condition warns once per stream.
     warned_awaiting_keyframe: bool,
     warned_over_byte_limit: bool,
+    /// Frames copied out of an upstream buffer pool.
+    pooled_copies: u64,
+}
+
+impl State {
+    /// Forgets the stream (buffers, caps, segment) but keeps the counters since start.
+    fn reset_stream(&mut self) {
+        let pooled_copies = self.pooled_copies;
+        let mut ring = std::mem::take(&mut self.ring);
+        ring.clear();
+        *self = State {
+            ring,
+            pooled_copies,
+            ..State::default()
+        };
+    }
 }
 
 impl Default for State {
@@ -73,6 +89,7 @@ impl Default for State {
             segment: gst::FormattedSegment::new(),
             warned_awaiting_keyframe: false,
             warned_over_byte_limit: false,
+            pooled_copies: 0,
         }
     }
 }
@@ -150,6 +167,23 @@ impl ReplayRing {
             format = Arc::new(updated);
             state.format = Some(Arc::clone(&format));
         }
+        let buffer = match detach_from_pool(buffer) {
+            Ok(DetachedBuffer::Kept(buffer)) => buffer,
+            Ok(DetachedBuffer::Copied(buffer)) => {
+                state.pooled_copies += 1;
+                buffer
+            }
+            Err(err) => {
+                drop(state);
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Failed,
+                    ("Cannot copy a pooled buffer"),
+                    ["{}", err]
+                );
+                return Err(gst::FlowError::Error);
+            }
+        };
         let Some(frame) = frame_from_buffer(&state.segment, &format, buffer) else {
             drop(state);
             gst::element_imp_error!(
@@ -364,9 +398,29 @@ impl ReplayRing {
             .field("keyframes", state.ring.keyframes())
             .field("evicted", counters.evicted_frames)
             .field("dropped", counters.dropped_frames)
+            .field("copied", state.pooled_copies)
             .field("saves", self.counters.saves.load(Ordering::Relaxed))
             .field("failed-saves", self.counters.failed.load(Ordering::Relaxed))
             .build()
+    }
+}
+
+enum DetachedBuffer {
+    Kept(gst::Buffer),
+    Copied(gst::Buffer),
+}
+
+/// Frames are kept by reference, except buffers that belong to an upstream pool: holding
+/// those for minutes would starve a bounded pool (hardware encoders), so they are copied
+/// into memory the ring owns and the pooled buffer goes back at once.
+fn detach_from_pool(buffer: gst::Buffer) -> Result<DetachedBuffer, gst::glib::BoolError> {
+    // SAFETY: `buffer` is a valid GstBuffer for the duration of the read; `pool` is a plain
+    // field that gstreamer-rs does not expose.
+    let pooled = unsafe { !(*buffer.as_ptr()).pool.is_null() };
+    if pooled {
+        Ok(DetachedBuffer::Copied(buffer.copy_deep()?))
+    } else {
+        Ok(DetachedBuffer::Kept(buffer))
     }
 }
 
@@ -457,8 +511,8 @@ impl ObjectImpl for ReplayRing {
                 glib::ParamSpecBoolean::builder("save-on-eos")
                     .nick("Save on EOS")
                     .blurb(
-                        "At end of stream, save the last max-duration to the location template; EOS reaches \
-                         the bus only once that file is complete",
+                        "At end of stream, save the last max-duration to the location template. EOS reaches \
+                         the bus only once that file and any save still in flight are complete",
                     )
                     .default_value(DEFAULT_SAVE_ON_EOS)
                     .mutable_playing()
@@ -467,7 +521,8 @@ impl ObjectImpl for ReplayRing {
                     .nick("Statistics")
                     .blurb(
                         "replayring-stats: duration (ns), bytes, frames and keyframes currently buffered; \
-                         evicted and dropped frames, saves and failed-saves since start",
+                         evicted, dropped and copied frames (copied: taken out of an upstream buffer pool), \
+                         saves and failed-saves since start",
                     )
                     .read_only()
                     .build(),
@@ -574,13 +629,13 @@ impl ElementImpl for ReplayRing {
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::ReadyToPaused {
-            *self.state.lock().unwrap() = State::default();
+            self.state.lock().unwrap().reset_stream();
         }
         let success = self.parent_change_state(transition)?;
         if transition == gst::StateChange::PausedToReady {
             // Clips already requested are snapshots: finish them rather than lose them.
             self.wait_for_saves();
-            *self.state.lock().unwrap() = State::default();
+            self.state.lock().unwrap().reset_stream();
         }
         Ok(success)
     }
