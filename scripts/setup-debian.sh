@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what gst-replay needs on Debian 12, skipping whatever is already there.
+#   scripts/setup-debian.sh          build and run (GStreamer, encoders, Rust)
+#   scripts/setup-debian.sh --tests  also what the test suite uses (FFmpeg, Chromium, Meson)
+# Meant to be sourced or run as root (or with sudo available).
+set -euo pipefail
+
+runtime_packages=(
+  build-essential pkg-config
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+)
+# FFmpeg and Chromium check saved files by decoding and playing them.
+test_packages=(ffmpeg meson ninja-build chromium python3 python3-websocket)
+# gstreamer-rs 0.25 needs a recent Rust; Debian 12's rustc is too old.
+minimum_rust="1.92"
+
+wanted=("${runtime_packages[@]}")
+if [[ "${1:-}" == "--tests" ]]; then
+  wanted+=("${test_packages[@]}")
+fi
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for package in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if (( ${#missing[@]} )); then
+  echo "Installing: ${missing[*]}" >&2
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+rust_is_recent() {
+  command -v cargo >/dev/null || return 1
+  local version
+  version=$(rustc --version | awk '{print $2}')
+  [[ "$(printf '%s\n%s\n' "$minimum_rust" "$version" | sort -V | head -n1)" == "$minimum_rust" ]]
+}
+
+if [[ -f "$HOME/.cargo/env" ]]; then
+  # shellcheck disable=SC1091
+  source "$HOME/.cargo/env"
+fi
+if ! rust_is_recent; then
+  if command -v rustup >/dev/null; then
+    rustup toolchain install stable --profile minimal
+    rustup default stable
+  else
+    echo "Installing Rust with rustup (Rust >= $minimum_rust is needed)" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends curl ca-certificates
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    # shellcheck disable=SC1091
+    source "$HOME/.cargo/env"
+  fi
+fi
