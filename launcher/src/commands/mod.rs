@@ -1,0 +1,4 @@
+pub mod doctor;
+pub mod presets;
+pub mod print;
+pub mod save;

@@ -1,0 +1,377 @@
+//! The local control socket: a running `gst-replay run` listens on a Unix domain socket, and
+//! `gst-replay save` / `gst-replay status` from another shell connect to it.
+//!
+//! The protocol is deliberately tiny: one request per connection, sent as one JSON line
+//! (see [`Request`]), answered by one JSON line. Replies are free-form JSON chosen by the
+//! server's handler; errors the socket layer itself reports look like
+//! `{"event":"error","error":"<sentence>"}` (see [`error_reply`]).
+//!
+//! This module knows nothing about GStreamer: the server hands each request to a closure.
+
+use std::io::{self, Read};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub mod client;
+pub mod server;
+
+#[cfg(test)]
+mod tests;
+
+/// Longest request line a server accepts, not counting the newline. Real requests are a few
+/// hundred bytes; the limit only stops a runaway client from filling the server's memory.
+pub const MAX_REQUEST_LINE_BYTES: usize = 64 * 1024;
+
+/// Name of the socket file inside its directory.
+const SOCKET_FILE_NAME: &str = "control.sock";
+
+/// Where `gst-replay run` listens unless told otherwise:
+/// `$XDG_RUNTIME_DIR/gst-replay/control.sock`, else `/tmp/gst-replay-<uid>/control.sock`.
+///
+/// An empty or relative `$XDG_RUNTIME_DIR` is ignored, as the XDG base directory
+/// specification asks.
+pub fn default_socket_path() -> PathBuf {
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute());
+    match runtime_dir {
+        Some(dir) => dir.join("gst-replay").join(SOCKET_FILE_NAME),
+        // Not std::env::temp_dir(): a different $TMPDIR in the shell running `save` must not
+        // make it look for the server somewhere else.
+        None => Path::new("/tmp")
+            .join(format!("gst-replay-{}", current_uid()))
+            .join(SOCKET_FILE_NAME),
+    }
+}
+
+fn current_uid() -> libc::uid_t {
+    // SAFETY: getuid has no preconditions, cannot fail and touches no memory of ours.
+    unsafe { libc::getuid() }
+}
+
+/// One request per connection, sent as one JSON line.
+///
+/// Missing optional fields default, so `{"command":"save"}` is a complete request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
+pub enum Request {
+    /// Save the last `last_ns` nanoseconds (None: the run's --duration); `post_ns`/`clear` are
+    /// reserved for later (they round-trip, and may be None/false). `path` chooses the file
+    /// (None: the run's naming scheme).
+    Save {
+        #[serde(default)]
+        last_ns: Option<u64>,
+        #[serde(default)]
+        post_ns: Option<u64>,
+        #[serde(default)]
+        clear: bool,
+        #[serde(default)]
+        path: Option<String>,
+    },
+    /// Report the ring's status.
+    Status,
+}
+
+impl Request {
+    /// The request as it goes on the wire: compact JSON and a newline. serde_json escapes
+    /// control characters inside strings, so the only newline is the terminating one.
+    pub fn to_line(&self) -> String {
+        let mut line =
+            serde_json::to_string(self).expect("a Request has only string keys and plain values");
+        line.push('\n');
+        line
+    }
+}
+
+/// Parses one request line (with or without its newline) as a server receives it.
+pub fn parse_request(line: &[u8]) -> Result<Request, ControlError> {
+    serde_json::from_slice(line).map_err(|error| ControlError::InvalidRequest {
+        message: error.to_string(),
+    })
+}
+
+/// The reply shape for failures: `{"event":"error","error":"<message>"}`. The socket layer
+/// uses it for requests it refuses; handlers may use it too, so clients see one shape.
+pub fn error_reply(message: impl std::fmt::Display) -> serde_json::Value {
+    serde_json::json!({ "event": "error", "error": message.to_string() })
+}
+
+/// Everything that can go wrong on the control socket, each as a sentence a user can act on.
+///
+/// Messages are complete on their own (an I/O error's reason is part of the message), so
+/// printing the error with `{}` is enough; there is no `source()` chain to walk.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// Nothing listens on the socket (missing file, or a stale one nobody accepts on).
+    #[error(
+        "no gst-replay is running on {path} (start one with `gst-replay run`, or pass the same --socket)"
+    )]
+    NotRunning { path: PathBuf },
+
+    /// `bind` found a live server on the path.
+    #[error(
+        "another gst-replay is already running on {path}; stop it, or give this one another --socket"
+    )]
+    AlreadyRunning { path: PathBuf },
+
+    /// `bind` found something other than a socket on the path; it is never deleted.
+    #[error("{path} exists and is not a socket; move it away, or give this one another --socket")]
+    NotASocket { path: PathBuf },
+
+    /// A request line that does not parse as a [`Request`].
+    #[error("the request is not valid: {message}")]
+    InvalidRequest { message: String },
+
+    /// The server did not answer before the client's timeout.
+    #[error("no answer from {path} within {} s", .timeout.as_secs_f64())]
+    Timeout { path: PathBuf, timeout: Duration },
+
+    /// The server closed the connection without answering.
+    #[error("{path} closed the connection without answering (the gst-replay there may have stopped or failed; see its output)")]
+    NoReply { path: PathBuf },
+
+    /// The server answered something that is not one JSON line.
+    #[error("the answer from {path} is not valid: {message}")]
+    InvalidReply { path: PathBuf, message: String },
+
+    /// An operating-system error, with what was being done and to which path.
+    #[error("could not {action} {path}: {error}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        error: io::Error,
+    },
+}
+
+impl ControlError {
+    fn io(action: &'static str, path: &Path, error: io::Error) -> Self {
+        ControlError::Io {
+            action,
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+}
+
+/// Why [`read_line`] returned no line.
+#[derive(Debug)]
+enum LineError {
+    /// The peer closed the connection before sending a single byte.
+    Closed,
+    /// The line grew past the limit before its newline arrived.
+    TooLong,
+    /// The deadline passed first.
+    TimedOut,
+    /// The socket failed.
+    Io(io::Error),
+}
+
+/// Reads one line (returned without its newline) from `stream`, giving up at `deadline`
+/// (None: wait without limit) or once the line exceeds `max_len` bytes.
+///
+/// The deadline covers the whole line, not each read, so a peer that trickles one byte at a
+/// time cannot hold the connection open forever. Bytes after the newline are ignored: there
+/// is one message per connection. A peer that closes after a partial line has sent that line.
+fn read_line(
+    stream: &mut UnixStream,
+    deadline: Option<Instant>,
+    max_len: usize,
+) -> Result<Vec<u8>, LineError> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        set_read_deadline(stream, deadline)?;
+        let count = match stream.read(&mut chunk) {
+            Ok(count) => count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) if is_timeout(&error) => return Err(LineError::TimedOut),
+            Err(error) => return Err(LineError::Io(error)),
+        };
+        let received = &chunk[..count];
+        if received.is_empty() {
+            return if line.is_empty() {
+                Err(LineError::Closed)
+            } else {
+                Ok(line)
+            };
+        }
+        let newline = received.iter().position(|&byte| byte == b'\n');
+        line.extend_from_slice(&received[..newline.unwrap_or(count)]);
+        if line.len() > max_len {
+            return Err(LineError::TooLong);
+        }
+        if newline.is_some() {
+            return Ok(line);
+        }
+    }
+}
+
+/// Sets the socket's read timeout to what is left until `deadline`.
+fn set_read_deadline(stream: &UnixStream, deadline: Option<Instant>) -> Result<(), LineError> {
+    let remaining = match deadline {
+        None => None,
+        Some(deadline) => match time_left(deadline) {
+            Some(remaining) => Some(remaining),
+            None => return Err(LineError::TimedOut),
+        },
+    };
+    stream.set_read_timeout(remaining).map_err(LineError::Io)
+}
+
+/// Time left until `deadline`, or None once it has passed (a zero timeout means "no timeout"
+/// to the socket API, so it must never be handed over).
+fn time_left(deadline: Instant) -> Option<Duration> {
+    Some(deadline.saturating_duration_since(Instant::now())).filter(|left| !left.is_zero())
+}
+
+/// Socket timeouts surface as `WouldBlock` on Unix and `TimedOut` elsewhere.
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn save_request_uses_the_documented_wire_format() {
+        let request = Request::Save {
+            last_ns: Some(30_000_000_000),
+            post_ns: None,
+            clear: false,
+            path: None,
+        };
+        assert_eq!(
+            request.to_line(),
+            "{\"command\":\"save\",\"last_ns\":30000000000,\"post_ns\":null,\"clear\":false,\"path\":null}\n"
+        );
+        assert_eq!(
+            parse_request(request.to_line().as_bytes()).unwrap(),
+            request
+        );
+    }
+
+    #[test]
+    fn status_request_round_trips() {
+        assert_eq!(Request::Status.to_line(), "{\"command\":\"status\"}\n");
+        assert_eq!(
+            parse_request(b"{\"command\":\"status\"}").unwrap(),
+            Request::Status
+        );
+    }
+
+    #[test]
+    fn bare_save_gets_defaults() {
+        let expected = Request::Save {
+            last_ns: None,
+            post_ns: None,
+            clear: false,
+            path: None,
+        };
+        assert_eq!(parse_request(b"{\"command\":\"save\"}").unwrap(), expected);
+    }
+
+    #[test]
+    fn partial_save_keeps_given_fields() {
+        let parsed =
+            parse_request(br#"{"command":"save","last_ns":5,"path":"/tmp/clip.mp4"}"#).unwrap();
+        let expected = Request::Save {
+            last_ns: Some(5),
+            post_ns: None,
+            clear: false,
+            path: Some("/tmp/clip.mp4".into()),
+        };
+        assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn invalid_requests_explain_themselves() {
+        for line in [
+            &b"not json"[..],
+            br#"{"command":"explode"}"#,
+            br#"{"last_ns":5}"#,
+            br#"{"command":"save","last_ns":-1}"#,
+            b"\xff\xfe",
+            b"",
+        ] {
+            let error = parse_request(line).unwrap_err();
+            assert!(matches!(error, ControlError::InvalidRequest { .. }));
+            assert!(error.to_string().starts_with("the request is not valid: "));
+        }
+    }
+
+    #[test]
+    fn default_socket_path_follows_xdg_runtime_dir() {
+        // Only inspects the variable; changing it would race with other tests.
+        let path = default_socket_path();
+        assert!(path.ends_with("control.sock"));
+        match std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| Path::new(dir).is_absolute()) {
+            Some(dir) => assert_eq!(path, Path::new(&dir).join("gst-replay/control.sock")),
+            None => assert_eq!(
+                path,
+                PathBuf::from(format!("/tmp/gst-replay-{}/control.sock", current_uid()))
+            ),
+        }
+    }
+
+    #[test]
+    fn error_messages_read_as_sentences() {
+        let path = PathBuf::from("/run/user/1000/gst-replay/control.sock");
+        assert_eq!(
+            ControlError::NotRunning { path: path.clone() }.to_string(),
+            "no gst-replay is running on /run/user/1000/gst-replay/control.sock \
+             (start one with `gst-replay run`, or pass the same --socket)"
+        );
+        assert_eq!(
+            ControlError::AlreadyRunning { path: path.clone() }.to_string(),
+            "another gst-replay is already running on /run/user/1000/gst-replay/control.sock; \
+             stop it, or give this one another --socket"
+        );
+        assert_eq!(
+            ControlError::Timeout {
+                path: path.clone(),
+                timeout: Duration::from_millis(2500)
+            }
+            .to_string(),
+            "no answer from /run/user/1000/gst-replay/control.sock within 2.5 s"
+        );
+        let io = ControlError::io("connect to", &path, io::ErrorKind::PermissionDenied.into());
+        assert!(io
+            .to_string()
+            .starts_with("could not connect to /run/user/1000/gst-replay/control.sock: "));
+    }
+
+    fn arbitrary_save() -> impl Strategy<Value = Request> {
+        (
+            any::<Option<u64>>(),
+            any::<Option<u64>>(),
+            any::<bool>(),
+            proptest::option::of(any::<String>()),
+        )
+            .prop_map(|(last_ns, post_ns, clear, path)| Request::Save {
+                last_ns,
+                post_ns,
+                clear,
+                path,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_save_request_round_trips_as_one_line(request in arbitrary_save()) {
+            let line = request.to_line();
+            prop_assert_eq!(line.find('\n'), Some(line.len() - 1));
+            prop_assert_eq!(parse_request(line.as_bytes()).unwrap(), request);
+        }
+
+        #[test]
+        fn parsing_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse_request(&bytes);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! `gst-replay`: the launcher's pieces, as a library so tests can reach them.
+
+pub mod cli;
+pub mod commands;
+pub mod control;
+pub mod display;
+pub mod ffmpeg;
+pub mod hotkey;
+pub mod pipeline;
+pub mod plan;
+pub mod presets;
+pub mod probe;
+pub mod run;
+pub mod units;
