@@ -3,29 +3,42 @@
 use crate::cli::{FfmpegArgs, PrintArgs};
 use crate::ffmpeg;
 use crate::pipeline::Platform;
-use crate::plan;
+use crate::plan::{self, Plan};
 
-pub fn pipeline(args: &PrintArgs) -> anyhow::Result<()> {
+fn plan_for(args: &PrintArgs) -> anyhow::Result<Plan> {
     let platform = args.platform.unwrap_or_else(Platform::current);
-    let plan = plan::resolve(&args.capture, platform, plan::Purpose::Print)?;
-    for note in &plan.notes {
-        eprintln!("note: {note}");
-    }
-    println!("{}", plan.request.launch_line().shell_command());
-    Ok(())
+    plan::resolve(&args.capture, platform, plan::Purpose::Print)
 }
 
-pub fn ffmpeg_args(args: &FfmpegArgs) -> anyhow::Result<()> {
-    let platform = args.print.platform.unwrap_or_else(Platform::current);
-    let plan = plan::resolve(&args.print.capture, platform, plan::Purpose::Print)?;
-    for note in &plan.notes {
-        eprintln!("note: {note}");
-    }
+/// The gst-launch-1.0 command, and notes about the defaults taken.
+pub fn pipeline_text(args: &PrintArgs) -> anyhow::Result<(String, Vec<String>)> {
+    let plan = plan_for(args)?;
+    Ok((plan.request.launch_line().shell_command(), plan.notes))
+}
+
+/// The FFmpeg arguments, and notes about the defaults taken.
+pub fn ffmpeg_text(args: &FfmpegArgs) -> anyhow::Result<(String, Vec<String>)> {
+    let plan = plan_for(&args.print)?;
     let words = if args.full {
         ffmpeg::full_command(&plan.request)
     } else {
         ffmpeg::encoder_arguments(&plan.request)
     };
-    println!("{}", words.join(" "));
+    Ok((words.join(" "), plan.notes))
+}
+
+pub fn pipeline(args: &PrintArgs) -> anyhow::Result<()> {
+    print(pipeline_text(args)?)
+}
+
+pub fn ffmpeg_args(args: &FfmpegArgs) -> anyhow::Result<()> {
+    print(ffmpeg_text(args)?)
+}
+
+fn print((text, notes): (String, Vec<String>)) -> anyhow::Result<()> {
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    println!("{text}");
     Ok(())
 }

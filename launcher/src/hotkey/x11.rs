@@ -409,25 +409,25 @@ fn run_event_loop(
             Ok(event) => event,
             Err(error) => {
                 if !stop_requested.load(Ordering::SeqCst) {
-                    eprintln!(
-                        "gst-replay: the hotkey stopped working: lost the X display: {error}"
-                    );
+                    eprintln!("warning: the hotkey stopped working: lost the X display: {error}");
                 }
                 return;
             }
         };
-        match event {
+        let is_hotkey_press = match event {
             // While the grab is active every key goes to us, so check that it is our key.
             Event::KeyPress(press) if press.detail == keycode => {
-                if repeat_filter.is_new_press(press.time) {
-                    on_press();
-                }
+                repeat_filter.is_new_press(press.time)
             }
             Event::KeyRelease(release) if release.detail == keycode => {
                 repeat_filter.released(release.time);
+                false
             }
             // The wake-up ClientMessage and anything else: the loop condition decides.
-            _ => {}
+            _ => false,
+        };
+        if is_hotkey_press {
+            on_press();
         }
     }
 }
@@ -688,19 +688,86 @@ mod tests {
             expect_presses(&presses, 1);
         }
 
+        /// Drops the listener on another thread and fails (instead of hanging the test run)
+        /// if that takes longer than a second.
+        fn drop_promptly(listener: Listener) {
+            let (done_sender, done) = mpsc::channel();
+            let started = Instant::now();
+            thread::spawn(move || {
+                drop(listener);
+                let _ = done_sender.send(());
+            });
+            assert!(
+                done.recv_timeout(Duration::from_secs(1)).is_ok(),
+                "dropping the listener did not return within 1 s"
+            );
+            assert!(started.elapsed() < Duration::from_secs(1));
+        }
+
+        /// Moves NumLock from the usual Mod2 to Mod3, as some layouts do, to show that the
+        /// listener finds NumLock's bit instead of assuming Mod2.
+        fn move_num_lock_to_mod3(xvfb: &Xvfb) {
+            let (connection, _) = x11rb::connect(Some(&xvfb.display)).unwrap();
+            let keyboard = KeyboardMapping::query(&connection).unwrap();
+            let mut keycodes = connection
+                .get_modifier_mapping()
+                .unwrap()
+                .reply()
+                .unwrap()
+                .keycodes;
+            let per_modifier = keycodes.len() / 8;
+            // Modifier rows: Shift, Lock, Control, Mod1, Mod2, Mod3, Mod4, Mod5.
+            let (mod2, mod3) = (4 * per_modifier, 5 * per_modifier);
+            let num_lock_slot = (mod2..mod2 + per_modifier)
+                .find(|&slot| {
+                    keyboard
+                        .keysyms_of(keycodes[slot])
+                        .contains(&KEYSYM_NUM_LOCK)
+                })
+                .expect("Xvfb's default layout has NumLock on Mod2");
+            let free_mod3_slot = (mod3..mod3 + per_modifier)
+                .find(|&slot| keycodes[slot] == 0)
+                .expect("Xvfb's default layout has a free Mod3 slot");
+            keycodes.swap(num_lock_slot, free_mod3_slot);
+            let reply = connection
+                .set_modifier_mapping(&keycodes)
+                .unwrap()
+                .reply()
+                .unwrap();
+            assert_eq!(
+                reply.status,
+                x11rb::protocol::xproto::MappingStatus::SUCCESS
+            );
+            let moved = num_lock_mask(&connection, &keyboard).unwrap();
+            assert_eq!(u16::from(moved), u16::from(ModMask::M3));
+        }
+
         #[test]
         fn caps_lock_and_num_lock_do_not_defeat_the_grab() {
             let xvfb = Xvfb::start();
             let (_listener, presses) = listen_counting(&xvfb, "Ctrl+Shift+S");
+            press_with_locks_toggled(&xvfb, &presses);
+        }
+
+        #[test]
+        fn num_lock_on_another_modifier_bit_does_not_defeat_the_grab() {
+            let xvfb = Xvfb::start();
+            move_num_lock_to_mod3(&xvfb);
+            let (_listener, presses) = listen_counting(&xvfb, "Ctrl+Shift+S");
+            press_with_locks_toggled(&xvfb, &presses);
+        }
+
+        /// Presses Ctrl+Shift+S with NumLock on, then both locks on, then CapsLock only.
+        fn press_with_locks_toggled(xvfb: &Xvfb, presses: &mpsc::Receiver<()>) {
             xvfb.xdotool(&["key", "Num_Lock"]);
             xvfb.xdotool(&["key", "ctrl+shift+s"]);
-            expect_presses(&presses, 1);
+            expect_presses(presses, 1);
             xvfb.xdotool(&["key", "Caps_Lock"]);
             xvfb.xdotool(&["key", "ctrl+shift+s"]);
-            expect_presses(&presses, 1);
+            expect_presses(presses, 1);
             xvfb.xdotool(&["key", "Num_Lock"]);
             xvfb.xdotool(&["key", "ctrl+shift+s"]);
-            expect_presses(&presses, 1);
+            expect_presses(presses, 1);
         }
 
         #[test]
@@ -740,13 +807,7 @@ mod tests {
             );
 
             // Dropping the first listener is prompt and frees the key for a new one.
-            let dropping = Instant::now();
-            drop(first);
-            assert!(
-                dropping.elapsed() < Duration::from_secs(1),
-                "drop took {:?}",
-                dropping.elapsed()
-            );
+            drop_promptly(first);
             let (_second, presses) = listen_counting(&xvfb, "Alt+F10");
             xvfb.xdotool(&["key", "alt+F10"]);
             expect_presses(&presses, 1);
@@ -797,7 +858,7 @@ mod tests {
             let (listener, presses) = listen_counting(&xvfb, "Alt+F10");
             assert!(listener.is_listening());
             assert_eq!(listener.display(), xvfb.display);
-            drop(listener);
+            drop_promptly(listener);
             xvfb.xdotool(&["key", "alt+F10"]);
             // The callback (and its sender) went with the thread: the channel is closed.
             assert_eq!(

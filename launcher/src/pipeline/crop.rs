@@ -120,7 +120,7 @@ mod tests {
             centered_crop(1920, 1080, "21:9".parse().unwrap()),
             Region {
                 x: 0,
-                y: 128,
+                y: 129,
                 width: 1920,
                 height: 822
             }

@@ -36,7 +36,10 @@ fn a_write_that_fails_midway_leaves_no_file_and_the_ring_goes_on() {
     save_at(
         &ring,
         gst::ClockTime::from_seconds(9),
-        vec![(9 * SECOND, Some(big.clone())), (SECOND / 5, Some(small.clone()))],
+        vec![
+            (9 * SECOND, Some(big.clone())),
+            (SECOND / 5, Some(small.clone())),
+        ],
     );
     limit_file_size(2 * 1024 * 1024);
     let messages = run_to_eos(&pipeline);
@@ -50,7 +53,11 @@ fn a_write_that_fails_midway_leaves_no_file_and_the_ring_goes_on() {
     let saved = replay_messages(&messages, "replay-saved");
     assert_eq!(saved.len(), 1, "{messages:?}");
     assert_eq!(get_str(saved[0], "location"), small);
-    assert_eq!(dir.listing(), vec!["small.mp4"], "no partial or temporary file");
+    assert_eq!(
+        dir.listing(),
+        vec!["small.mp4"],
+        "no partial or temporary file"
+    );
     let stats = ring.property::<gst::Structure>("stats");
     assert_eq!(get_u64(&stats, "failed-saves"), 1);
     assert_eq!(get_u64(&stats, "saves"), 1);

@@ -1,0 +1,310 @@
+//! Helpers for the launcher's end-to-end tests: the real binary, a virtual X server, decoding.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_gst-replay");
+
+pub fn require_tool(name: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "{name} is not installed; run the README's test command, which installs it"
+    );
+}
+
+/// A fresh directory, removed when the test passes.
+pub struct TestDir {
+    pub path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new(name: &str) -> TestDir {
+        let path = std::env::temp_dir()
+            .join("gst-replay-launcher-tests")
+            .join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TestDir { path }
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    pub fn mp4_files(&self, sub: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.path.join(sub))
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "mp4"));
+        files.sort();
+        files
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// A running `gst-replay run` whose stdout lines (JSON events) and stderr are collected.
+pub struct Running {
+    pub child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    pub stderr_seen: Vec<String>,
+}
+
+impl Running {
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut command = Command::new(BINARY);
+        command
+            .arg("run")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("gst-replay starts");
+        let stdout = lines_of(child.stdout.take().unwrap());
+        let stderr = lines_of(child.stderr.take().unwrap());
+        Running {
+            child,
+            stdout,
+            stderr,
+            stderr_seen: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: sends a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0);
+    }
+
+    /// Waits until stderr shows `needle` (the pipeline is up, a note, ...).
+    pub fn wait_for_stderr(&mut self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(100)) {
+                self.stderr_seen.push(line);
+                if self.stderr_seen.last().unwrap().contains(needle) {
+                    return;
+                }
+            }
+        }
+        panic!(
+            "no \"{needle}\" on stderr within {limit:?}: {:#?}",
+            self.stderr_seen
+        );
+    }
+
+    /// The next JSON event on stdout.
+    pub fn next_event(&mut self, limit: Duration) -> serde_json::Value {
+        let line = self.stdout.recv_timeout(limit).unwrap_or_else(|_| {
+            panic!(
+                "no event within {limit:?}; stderr: {:#?}",
+                self.drain_stderr()
+            )
+        });
+        serde_json::from_str(&line).unwrap_or_else(|err| panic!("not JSON: {line}: {err}"))
+    }
+
+    pub fn drain_stderr(&mut self) -> Vec<String> {
+        while let Ok(line) = self.stderr.try_recv() {
+            self.stderr_seen.push(line);
+        }
+        self.stderr_seen.clone()
+    }
+
+    /// Ctrl-C, then the exit status.
+    pub fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        self.signal(libc::SIGINT);
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let stderr = self.drain_stderr();
+        (status, stderr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Runs `gst-replay <args>` to completion.
+pub fn gst_replay(args: &[&str]) -> std::process::Output {
+    Command::new(BINARY)
+        .args(args)
+        .output()
+        .expect("gst-replay runs")
+}
+
+/// An Xvfb server for one test, with the SMPTE test bars drawn in a window so the screen is
+/// not blank. Killed on drop.
+pub struct VirtualDisplay {
+    pub name: String,
+    server: Child,
+    painter: Option<Child>,
+}
+
+impl VirtualDisplay {
+    pub fn start(size: &str) -> VirtualDisplay {
+        require_tool("Xvfb");
+        let number = (60..200)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .expect("a free X display number");
+        let name = format!(":{number}");
+        let server = Command::new("Xvfb")
+            .args([
+                &name,
+                "-screen",
+                "0",
+                &format!("{size}x24"),
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let socket = format!("/tmp/.X11-unix/X{number}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !Path::new(&socket).exists() {
+            assert!(Instant::now() < deadline, "Xvfb {name} did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        VirtualDisplay {
+            name,
+            server,
+            painter: None,
+        }
+    }
+
+    /// Shows SMPTE bars in a window covering the top-left of the screen.
+    pub fn paint_test_bars(&mut self) {
+        let painter = Command::new("gst-launch-1.0")
+            .args([
+                "-q",
+                "videotestsrc",
+                "pattern=smpte",
+                "is-live=true",
+                "!",
+                "video/x-raw,width=640,height=360,framerate=15/1",
+                "!",
+                "ximagesink",
+                "sync=false",
+            ])
+            .env("DISPLAY", &self.name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gst-launch-1.0 draws the test bars (package gstreamer1.0-x)");
+        self.painter = Some(painter);
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+
+    pub fn press(&self, keys: &str) {
+        require_tool("xdotool");
+        let status = Command::new("xdotool")
+            .args(["key", keys])
+            .env("DISPLAY", &self.name)
+            .status()
+            .unwrap();
+        assert!(status.success(), "xdotool key {keys}");
+    }
+}
+
+impl Drop for VirtualDisplay {
+    fn drop(&mut self) {
+        if let Some(painter) = self.painter.as_mut() {
+            let _ = painter.kill();
+            let _ = painter.wait();
+        }
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// Frames decoded by FFmpeg, and the luma range over all of them (0 for a blank screen).
+pub fn decode_summary(path: &Path) -> (usize, f64, String) {
+    require_tool("ffmpeg");
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-vf",
+            "signalstats,metadata=print:key=lavfi.signalstats.YMAX:file=-",
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut frames = 0;
+    let mut brightest: f64 = 0.0;
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix("lavfi.signalstats.YMAX=") {
+            frames += 1;
+            brightest = brightest.max(value.parse().unwrap_or(0.0));
+        }
+    }
+    (
+        frames,
+        brightest,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+pub fn ffprobe_duration(path: &Path) -> f64 {
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(f64::NAN)
+}

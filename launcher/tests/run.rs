@@ -1,0 +1,237 @@
+//! `gst-replay run` end to end: real capture and encoding, every save trigger, files decoded.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const START: Duration = Duration::from_secs(60);
+const SAVE: Duration = Duration::from_secs(60);
+
+#[test]
+fn test_pattern_saves_on_signals_and_from_another_shell() {
+    let dir = TestDir::new("run-test-source");
+    let socket = dir.join("control.sock");
+    let out = dir.join("clips");
+    let mut run = Running::start(
+        &[
+            "--source",
+            "test",
+            "--screen-size",
+            "320x240",
+            "--fps",
+            "30",
+            "--duration",
+            "4s",
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--socket",
+            socket.to_str().unwrap(),
+            "--hotkey",
+            "none",
+        ],
+        &[],
+    );
+    run.wait_for_stderr("Pipeline:", START);
+    // Long enough for the 4 s ring to fill and start evicting.
+    std::thread::sleep(Duration::from_secs(6));
+
+    run.signal(libc::SIGUSR1);
+    let by_signal = run.next_event(SAVE);
+    assert_eq!(by_signal["event"], "saved", "{by_signal}");
+    assert_eq!(by_signal["trigger"], "signal");
+
+    let save = gst_replay(&["save", "--socket", socket.to_str().unwrap(), "--last", "2s"]);
+    assert!(
+        save.status.success(),
+        "{}",
+        String::from_utf8_lossy(&save.stderr)
+    );
+    let answered: serde_json::Value = serde_json::from_slice(&save.stdout).unwrap();
+    let by_socket = run.next_event(SAVE);
+    assert_eq!(
+        answered, by_socket,
+        "the client gets the same event the run prints"
+    );
+    assert_eq!(by_socket["trigger"], "socket");
+    assert_eq!(by_socket["duration"], 2.0);
+    assert_eq!(by_socket["frames"], 60);
+
+    // SIGRTMIN+1 asks for 10 s: the 4 s ring (plus up to a GOP) gives what it has.
+    run.signal(libc::SIGRTMIN() + 1);
+    let by_realtime = run.next_event(SAVE);
+    assert_eq!(by_realtime["event"], "saved");
+    let seconds = by_realtime["duration"].as_f64().unwrap();
+    assert!((4.0..=6.1).contains(&seconds), "{by_realtime}");
+
+    let (status, stderr) = run.interrupt();
+    assert!(status.success(), "{stderr:#?}");
+    for event in [&by_signal, &by_socket, &by_realtime] {
+        let path = std::path::Path::new(event["path"].as_str().unwrap());
+        assert!(path.starts_with(&out));
+        let (frames, _, errors) = decode_summary(path);
+        assert_eq!(errors, "", "{}", path.display());
+        assert_eq!(
+            frames as u64,
+            event["frames"].as_u64().unwrap(),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            std::fs::metadata(path).unwrap().len(),
+            event["bytes"].as_u64().unwrap()
+        );
+        assert!(event["latency_ms"].as_f64().unwrap() > 0.0);
+    }
+    assert!(
+        stderr.iter().any(|l| l.starts_with("Saved 2.0 s")),
+        "a readable line per save: {stderr:#?}"
+    );
+}
+
+#[test]
+fn screen_capture_under_xvfb_saves_on_hotkey_signal_and_command() {
+    let mut display = VirtualDisplay::start("640x480");
+    display.paint_test_bars();
+    let dir = TestDir::new("run-x11");
+    let socket = dir.join("control.sock");
+    let out = dir.join("clips");
+    let mut run = Running::start(
+        &[
+            "--source",
+            "screen",
+            "--fps",
+            "15",
+            "--duration",
+            "3s",
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--socket",
+            socket.to_str().unwrap(),
+            "--quiet",
+        ],
+        &[("DISPLAY", display.name.as_str())],
+    );
+    run.wait_for_stderr("Pipeline:", START);
+    assert!(
+        run.stderr_seen
+            .iter()
+            .any(|l| l.contains("screen (monitor 0) at 640x480")),
+        "{:#?}",
+        run.stderr_seen
+    );
+    std::thread::sleep(Duration::from_secs(4));
+
+    display.press("alt+F10");
+    let by_hotkey = run.next_event(SAVE);
+    assert_eq!(
+        (by_hotkey["event"].as_str(), by_hotkey["trigger"].as_str()),
+        (Some("saved"), Some("hotkey")),
+        "{by_hotkey}"
+    );
+    run.signal(libc::SIGUSR1);
+    let by_signal = run.next_event(SAVE);
+    assert_eq!(by_signal["trigger"], "signal", "{by_signal}");
+    let save = gst_replay(&["save", "--socket", socket.to_str().unwrap()]);
+    assert!(
+        save.status.success(),
+        "{}",
+        String::from_utf8_lossy(&save.stderr)
+    );
+    let by_command = run.next_event(SAVE);
+    assert_eq!(by_command["trigger"], "socket");
+
+    let (status, _) = run.interrupt();
+    assert!(status.success());
+    for event in [&by_hotkey, &by_signal, &by_command] {
+        let path = std::path::Path::new(event["path"].as_str().unwrap());
+        assert_eq!(
+            event["duration"], 3.0,
+            "the requested --duration, exactly: {event}"
+        );
+        assert!(
+            (ffprobe_duration(path) - 3.0).abs() < 1e-3,
+            "{}",
+            path.display()
+        );
+        let (frames, brightest, errors) = decode_summary(path);
+        assert_eq!((frames, errors.as_str()), (45, ""), "{}", path.display());
+        assert!(
+            brightest > 150.0,
+            "{} shows a blank screen (max luma {brightest})",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn save_on_exit_writes_a_last_clip() {
+    let dir = TestDir::new("run-save-on-exit");
+    let out = dir.join("clips");
+    let mut run = Running::start(
+        &[
+            "--source",
+            "test",
+            "--screen-size",
+            "320x240",
+            "--fps",
+            "30",
+            "--duration",
+            "2s",
+            "--save-on-exit",
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--socket",
+            dir.join("s.sock").to_str().unwrap(),
+            "--hotkey",
+            "none",
+        ],
+        &[],
+    );
+    run.wait_for_stderr("Pipeline:", START);
+    std::thread::sleep(Duration::from_secs(3));
+    run.signal(libc::SIGINT);
+    let event = run.next_event(SAVE);
+    assert_eq!(
+        (event["event"].as_str(), event["trigger"].as_str()),
+        (Some("saved"), Some("exit")),
+        "{event}"
+    );
+    assert_eq!(event["duration"], 2.0);
+    assert!(run.child.wait().unwrap().success());
+    assert_eq!(dir.mp4_files("clips").len(), 1);
+}
+
+#[test]
+fn a_second_instance_on_the_same_socket_is_refused() {
+    let dir = TestDir::new("run-second-instance");
+    let socket = dir.join("control.sock");
+    let args = [
+        "--source",
+        "test",
+        "--screen-size",
+        "320x240",
+        "--fps",
+        "15",
+        "--output-dir",
+        dir.path.to_str().unwrap(),
+        "--socket",
+        socket.to_str().unwrap(),
+        "--hotkey",
+        "none",
+    ];
+    let mut first = Running::start(&args, &[]);
+    first.wait_for_stderr("Pipeline:", START);
+    let mut second_args = vec!["run"];
+    second_args.extend(args);
+    let second = gst_replay(&second_args);
+    assert_eq!(second.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(message.contains("already running"), "{message}");
+    assert!(
+        !message.contains("Capturing"),
+        "refused before capturing: {message}"
+    );
+    drop(first);
+}
