@@ -12,7 +12,7 @@ cargo build --workspace --locked
 test_log=$(mktemp)
 trap 'rm -f "$test_log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$test_log"
-scripts/check-meson.sh
+tests/meson-install.sh
 
 # One closing line for the whole run, summed over every cargo test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' "$test_log"

@@ -167,8 +167,11 @@ pub fn documented_pipelines() -> Vec<(PathBuf, String, String)> {
                 .to_owned();
             let command = text
                 .lines()
-                .find(|l| l.starts_with("gst-launch-1.0 "))
-                .unwrap_or_else(|| panic!("{} has no gst-launch-1.0 line", path.display()))
+                .find_map(|l| l.strip_prefix("exec "))
+                .filter(|l| l.starts_with("gst-launch-1.0 "))
+                .unwrap_or_else(|| {
+                    panic!("{} has no `exec gst-launch-1.0 ...` line", path.display())
+                })
                 .to_owned();
             (path, generator, command)
         })

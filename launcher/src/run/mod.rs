@@ -59,8 +59,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
-    let request = plan.request;
+    let mut request = plan.request;
     check_output_dir(&request.output_dir)?;
+    // Reports and notifications then name files wherever they are read.
+    request.output_dir = std::path::absolute(&request.output_dir)?;
     let hotkey = parse_hotkey(&args.hotkey)?;
     let socket_path = args
         .socket

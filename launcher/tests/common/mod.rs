@@ -265,6 +265,9 @@ pub fn decode_summary(path: &Path) -> (usize, f64, String) {
     let output = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
+        // Every decoded frame at its own timestamp: captures are variable-rate, and FFmpeg's
+        // default constant-rate output would duplicate, drop or collide frames.
+        .args(["-fps_mode", "passthrough", "-enc_time_base", "-1"])
         .args([
             "-vf",
             "signalstats,metadata=print:key=lavfi.signalstats.YMAX:file=-",

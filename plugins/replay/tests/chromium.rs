@@ -39,7 +39,7 @@ fn a_saved_h264_clip_plays_in_chromium() {
 
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/browser/play_in_chromium.py"
+        "/../../tests/play_in_chromium.py"
     );
     let output = Command::new("/usr/bin/python3")
         .arg(script)

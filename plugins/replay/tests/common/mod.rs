@@ -248,9 +248,16 @@ pub fn decoded_frame_hashes(path: &Path) -> (Vec<String>, String) {
     let output = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
+        // Every decoded frame once, at its own timestamp (no constant-rate duplication).
         .args([
-            "-map", "0:v:0", "-pix_fmt", "yuv420p", "-f", "framemd5", "-",
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-enc_time_base",
+            "-1",
         ])
+        .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"])
         .output()
         .unwrap();
     assert!(

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Plays an MP4 to its end in headless Chromium and prints what the browser saw as JSON.
 
-    play_in_chromium.py CLIP.mp4
+    tests/play_in_chromium.py CLIP.mp4
 
 Prints {"duration": s, "width": w, "height": h, "frames": n, "dropped": n, "currentTime": s}
 or {"error": "..."}. Drives Chromium over the DevTools protocol on loopback only.
