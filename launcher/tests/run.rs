@@ -235,3 +235,80 @@ fn a_second_instance_on_the_same_socket_is_refused() {
     );
     drop(first);
 }
+
+#[test]
+fn keys_in_a_terminal_save_and_quit_under_a_live_status_line() {
+    use std::io::Write;
+    require_tool("script");
+    let dir = TestDir::new("run-terminal");
+    let command = format!(
+        "{BINARY} run --source test --screen-size 320x240 --fps 30 --duration 3s --output-dir {} \
+         --socket {} --hotkey none --quiet",
+        dir.path.display(),
+        dir.join("s.sock").display()
+    );
+    // `script` gives gst-replay a pseudo-terminal, as a person's shell would.
+    let mut terminal = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut keys = terminal.stdin.take().unwrap();
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let screen = std::sync::Arc::clone(&screen);
+        let mut stdout = terminal.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut chunk) {
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        })
+    };
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + START;
+        while !screen.lock().unwrap().contains(needle) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} on the terminal: {}",
+                screen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("replay buffer 3.");
+    keys.write_all(b"s").unwrap();
+    keys.flush().unwrap();
+    wait_for("\"trigger\":\"key\"");
+    wait_for("Saved 3.0 s");
+    keys.write_all(b"q").unwrap();
+    keys.flush().unwrap();
+    assert!(terminal.wait().unwrap().success());
+    reader.join().unwrap();
+    let screen = screen.lock().unwrap().clone();
+    assert!(screen.contains("Stopping (q pressed)."), "{screen}");
+    assert!(
+        screen.contains("encoder "),
+        "the status line shows the encoder rate: {screen}"
+    );
+    // What the terminal shows of the JSON line: the text after its last carriage return.
+    let json_line = screen
+        .lines()
+        .find(|l| l.contains("\"event\":\"saved\""))
+        .unwrap();
+    let shown = json_line
+        .rsplit('\r')
+        .next()
+        .unwrap()
+        .trim_start_matches("\u{1b}[2K");
+    assert!(
+        shown.starts_with('{'),
+        "the JSON line stands alone: {json_line:?}"
+    );
+    assert_eq!(dir.mp4_files("").len(), 1);
+}

@@ -324,6 +324,10 @@ impl Session<'_> {
         let Some(event) = report::event_from_message(structure, pending.trigger) else {
             return;
         };
+        // stdout and stderr may share the terminal: the JSON line must not follow the status.
+        if let Some(status) = self.status.as_mut() {
+            status.clear();
+        }
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{event}");
         let _ = stdout.flush();
