@@ -6,11 +6,11 @@
 use std::io::Write;
 
 use crate::codec::{self, Piece};
-use crate::mp4::{self, Edit, Movie, SampleEntry, Track};
+use crate::mp4::{self, Movie};
 use crate::ring::{Clip, Frame};
 use crate::sample_table::{self, SampleTiming};
 use crate::stream_format::{FormatError, StreamFormat};
-use crate::timing::{self, TickClock};
+use crate::timing::TickClock;
 
 /// What was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,8 +54,6 @@ pub fn write_clip<W: Write>(
     let format = &*clip.format;
     let planned = plan_samples(&clip.frames, format)?;
     let entry = format.sample_entry(planned[0].data.as_slice())?;
-    let timescale = timing::timescale_for_framerate(format.framerate);
-    let clock = TickClock::new(clip.frames[0].dts, timescale);
     let timings: Vec<SampleTiming> = clip
         .frames
         .iter()
@@ -68,32 +66,30 @@ pub fn write_clip<W: Write>(
             size: sample.size,
         })
         .collect();
-    let samples = sample_table::build(&timings, &clock);
-    let media_time = clock.ticks(clip.presentation_start);
-    let segment_duration = (clock.ticks(clip.presentation_end) - media_time).max(0) as u64;
-
-    let movie = Movie {
-        timescale,
-        tracks: vec![Track {
-            timescale,
-            entry: SampleEntry::Video(entry),
-            samples,
-            edit: Some(Edit {
-                media_time,
-                segment_duration,
-            }),
-        }],
-    };
+    let movie = sample_table::video_movie(
+        entry,
+        &timings,
+        format.framerate,
+        clip.presentation_start..clip.presentation_end,
+    );
     let bytes = mp4::write_faststart(out, &movie, |out, _track, index| {
         write_pieces(out, &planned[index].data, &planned[index].pieces)
     })?;
 
     Ok(ClipSummary {
         bytes,
-        duration: TickClock::ticks_to_nanos(timescale, segment_duration as i64) as u64,
+        duration: presented_nanos(&movie),
         frames: clip.presented_frames,
         samples: planned.len() as u64,
     })
+}
+
+/// The presented duration the file's edit list says, in nanoseconds.
+fn presented_nanos(movie: &Movie) -> u64 {
+    let edit = movie.tracks[0]
+        .edit
+        .expect("clips always have an edit list");
+    TickClock::ticks_to_nanos(movie.timescale, edit.segment_duration as i64) as u64
 }
 
 fn plan_samples(

@@ -13,6 +13,7 @@ pub mod codec;
 pub mod mp4;
 pub mod output_file;
 pub mod ring;
+pub mod running_time;
 pub mod sample_table;
 pub mod stream_format;
 pub mod timing;

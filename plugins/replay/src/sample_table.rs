@@ -1,6 +1,8 @@
 //! The MP4 sample table of one track, from the frames' nanosecond timestamps.
 
-use crate::mp4::Sample;
+use std::ops::Range;
+
+use crate::mp4::{Edit, Movie, Sample, SampleEntry, Track, VideoSampleEntry};
 use crate::timing::{self, TickClock};
 
 /// One access unit as the sample table sees it (stream nanoseconds, decode order).
@@ -47,6 +49,31 @@ pub fn build(timings: &[SampleTiming], clock: &TickClock) -> Vec<Sample> {
             }
         })
         .collect()
+}
+
+/// A one-video-track movie: decoding starts at the first timing's DTS, and the edit list
+/// presents exactly `presentation` (stream nanoseconds).
+pub fn video_movie(
+    entry: VideoSampleEntry,
+    timings: &[SampleTiming],
+    framerate: Option<(i32, i32)>,
+    presentation: Range<i64>,
+) -> Movie {
+    let timescale = timing::timescale_for_framerate(framerate);
+    let clock = TickClock::new(timings.first().map_or(0, |t| t.dts), timescale);
+    let media_time = clock.ticks(presentation.start);
+    Movie {
+        timescale,
+        tracks: vec![Track {
+            timescale,
+            entry: SampleEntry::Video(entry),
+            samples: build(timings, &clock),
+            edit: Some(Edit {
+                media_time,
+                segment_duration: (clock.ticks(presentation.end) - media_time).max(0) as u64,
+            }),
+        }],
+    }
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use crate::codec::{self, Piece};
-use crate::mp4::{Edit, Movie, SampleEntry, StreamingWriter, Track, VideoSampleEntry};
+use crate::mp4::{StreamingWriter, VideoSampleEntry};
 use crate::output_file::PendingFile;
+use crate::running_time;
 use crate::sample_table::{self, SampleTiming};
 use crate::stream_format::{self, StreamFormat};
-use crate::timing::{self, TickClock};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -119,7 +119,7 @@ impl Mp4PassMux {
             })?;
             state.output = Some(self.open_output(entry)?);
         }
-        let timing = Self::timing(&state.segment, &buffer, keyframe).ok_or_else(|| {
+        let times = running_time::buffer_times(&state.segment, &buffer).ok_or_else(|| {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Format,
@@ -155,28 +155,14 @@ impl Mp4PassMux {
             );
             gst::FlowError::Error
         })?;
-        output.timings.push(SampleTiming { size, ..timing });
-        Ok(gst::FlowSuccess::Ok)
-    }
-
-    fn timing(
-        segment: &gst::FormattedSegment<gst::ClockTime>,
-        buffer: &gst::Buffer,
-        keyframe: bool,
-    ) -> Option<SampleTiming> {
-        let to_ns = |time: gst::ClockTime| match segment.to_running_time_full(time) {
-            Some(gst::Signed::Positive(t)) => t.nseconds() as i64,
-            Some(gst::Signed::Negative(t)) => -(t.nseconds() as i64),
-            None => time.nseconds() as i64,
-        };
-        let pts = to_ns(buffer.pts().or(buffer.dts())?);
-        Some(SampleTiming {
-            pts,
-            dts: buffer.dts().map_or(pts, to_ns),
-            duration: buffer.duration().map_or(0, |d| d.nseconds() as i64),
+        output.timings.push(SampleTiming {
+            pts: times.pts,
+            dts: times.dts,
+            duration: times.duration.unwrap_or(0),
             keyframe,
-            size: 0,
-        })
+            size,
+        });
+        Ok(gst::FlowSuccess::Ok)
     }
 
     fn open_output(&self, entry: VideoSampleEntry) -> Result<Output, gst::FlowError> {
@@ -349,41 +335,20 @@ fn finish_output(output: Output, format: &StreamFormat) -> std::io::Result<PathB
         entry,
         timings,
     } = output;
-    let timescale = timing::timescale_for_framerate(format.framerate);
-    let clock = TickClock::new(timings[0].dts, timescale);
-    let samples = sample_table::build(&timings, &clock);
     // Frames before the segment start (negative running time, e.g. the lead-in of a source
     // file's edit list) are decoded but not presented.
-    let first_pts = timings
-        .iter()
-        .map(|t| t.pts)
+    let all_pts = || timings.iter().map(|t| t.pts);
+    let first_pts = all_pts()
         .filter(|&pts| pts >= 0)
         .min()
-        .unwrap_or_else(|| {
-            timings
-                .iter()
-                .map(|t| t.pts)
-                .min()
-                .expect("at least the keyframe")
-        });
+        .or_else(|| all_pts().min())
+        .expect("at least the keyframe");
     let end = timings
         .iter()
         .map(|t| t.pts + t.duration)
         .max()
         .expect("at least the keyframe");
-    let media_time = clock.ticks(first_pts);
-    let movie = Movie {
-        timescale,
-        tracks: vec![Track {
-            timescale,
-            entry: SampleEntry::Video(entry),
-            samples,
-            edit: Some(Edit {
-                media_time,
-                segment_duration: (clock.ticks(end) - media_time).max(0) as u64,
-            }),
-        }],
-    };
+    let movie = sample_table::video_movie(entry, &timings, format.framerate, first_pts..end);
     let mut buffered = writer.finish(&movie)?;
     buffered.flush()?;
     drop(buffered);

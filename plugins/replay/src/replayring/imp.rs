@@ -13,6 +13,7 @@ use gst::subclass::prelude::*;
 
 use super::save::{SaveJob, SaveOutcome};
 use crate::ring::{Frame, Limits, PushOutcome, Ring};
+use crate::running_time;
 use crate::stream_format::{self, Packaging, StreamFormat};
 
 pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -444,28 +445,16 @@ fn frame_from_buffer(
     format: &StreamFormat,
     buffer: gst::Buffer,
 ) -> Option<Frame<gst::Buffer>> {
-    let running_time = |time: gst::ClockTime| -> i64 {
-        match segment.to_running_time_full(time) {
-            Some(gst::Signed::Positive(t)) => t.nseconds() as i64,
-            Some(gst::Signed::Negative(t)) => -(t.nseconds() as i64),
-            None => time.nseconds() as i64,
-        }
+    let times = running_time::buffer_times(segment, &buffer)?;
+    let frame_interval = || {
+        format
+            .framerate
+            .map(|(n, d)| 1_000_000_000i64 * d as i64 / n as i64)
     };
-    let pts = running_time(buffer.pts().or(buffer.dts())?);
-    let dts = buffer.dts().map_or(pts, running_time);
-    let duration = buffer
-        .duration()
-        .map(|d| d.nseconds() as i64)
-        .or_else(|| {
-            format
-                .framerate
-                .map(|(n, d)| (1_000_000_000i64 * d as i64) / n as i64)
-        })
-        .unwrap_or(0);
     Some(Frame {
-        pts,
-        dts,
-        duration,
+        pts: times.pts,
+        dts: times.dts,
+        duration: times.duration.or_else(frame_interval).unwrap_or(0),
         keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
         size: buffer.size() as u64,
         payload: buffer,

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Generates the benchmark input once and caches it under target/bench-input/ (git-ignored).
+# 1080p60, GOP 120 (2 s), no B-frames, Annex B with access-unit delimiters (the bench splits
+# access units at AUDs, so it needs no parser). Content: testsrc2 with temporal noise so the
+# encoder really spends the bitrate.
+set -eu
+cd "$(dirname "$0")/.."
+OUT=target/bench-input
+mkdir -p "$OUT"
+SRC="testsrc2=size=1920x1080:rate=60,noise=alls=12:allf=t+u"
+X264="-c:v libx264 -preset ultrafast -g 120 -keyint_min 120 -sc_threshold 0 -bf 0 -x264-params aud=1 -pix_fmt yuv420p"
+
+h264() { # name seconds mbps
+    [ -s "$OUT/$1.h264" ] && return 0
+    echo "generating $OUT/$1.h264 ($2 s at $3 Mbps)" >&2
+    ffmpeg -y -loglevel error -f lavfi -i "$SRC" -t "$2" $X264 -b:v "$3M" -maxrate "$3M" \
+        -bufsize "$(($3 * 2))M" -f h264 "$OUT/$1.h264.tmp"
+    mv "$OUT/$1.h264.tmp" "$OUT/$1.h264"
+}
+
+h264 h264_15M_120s 120 15
+h264 h264_2M_20s 20 2
+h264 h264_8M_20s 20 8
+h264 h264_50M_20s 20 50
+
+if [ ! -s "$OUT/hevc_15M_20s.h265" ]; then
+    echo "generating $OUT/hevc_15M_20s.h265 (x265 ultrafast, 20 s)" >&2
+    ffmpeg -y -loglevel error -f lavfi -i "$SRC" -t 20 -c:v libx265 -preset ultrafast \
+        -b:v 15M -pix_fmt yuv420p \
+        -x265-params "keyint=120:min-keyint=120:scenecut=0:bframes=0:open-gop=0:aud=1:log-level=error" \
+        -f hevc "$OUT/hevc_15M_20s.h265.tmp"
+    mv "$OUT/hevc_15M_20s.h265.tmp" "$OUT/hevc_15M_20s.h265"
+fi
+
+# The same 15 Mbps stream as MP4 (input of the FFmpeg remux) and as 10 s MP4 segments
+# (input of the FFmpeg concat).
+if [ ! -s "$OUT/h264_15M_120s.mp4" ]; then
+    ffmpeg -y -loglevel error -framerate 60 -i "$OUT/h264_15M_120s.h264" -c copy \
+        "$OUT/h264_15M_120s.tmp.mp4"
+    mv "$OUT/h264_15M_120s.tmp.mp4" "$OUT/h264_15M_120s.mp4"
+fi
+if [ ! -s "$OUT/seg/list.txt" ]; then
+    rm -rf "$OUT/seg" && mkdir -p "$OUT/seg"
+    ffmpeg -y -loglevel error -i "$OUT/h264_15M_120s.mp4" -c copy -f segment -segment_time 10 \
+        -reset_timestamps 1 "$OUT/seg/seg%03d.mp4"
+    for f in "$OUT"/seg/seg*.mp4; do echo "file '$(realpath "$f")'"; done >"$OUT/seg/list.tmp"
+    mv "$OUT/seg/list.tmp" "$OUT/seg/list.txt"
+fi
+ls -l "$OUT" >&2
