@@ -408,3 +408,87 @@ fn stopping_the_pipeline_during_a_save_still_completes_the_file() {
     assert!(hashes.len() >= 45, "{} frames", hashes.len());
     assert_eq!(errors, "");
 }
+
+/// The NAL unit types of every sample as stored in the file (qtdemux hands out the samples
+/// as they are, length-prefixed).
+fn stored_nal_types(clip: &Path, codec: gstreplay::codec::VideoCodec) -> Vec<Vec<u8>> {
+    use std::sync::{Arc, Mutex};
+    let pipeline = parse(&format!(
+        "filesrc location=\"{}\" ! qtdemux ! appsink name=samples sync=false",
+        clip.display()
+    ));
+    let appsink = pipeline
+        .by_name("samples")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let collected = Arc::clone(&samples);
+    appsink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let map = sample.buffer().unwrap().map_readable().unwrap();
+                let types = gstreplay::codec::nal_units(
+                    map.as_slice(),
+                    gstreplay::codec::NalFraming::LengthPrefixed(4),
+                )
+                .map(|unit| codec.nal_type(&map.as_slice()[unit.unwrap().nal]).unwrap())
+                .collect::<Vec<u8>>();
+                collected.lock().unwrap().push(types);
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    run_to_eos(&pipeline);
+    let result = samples.lock().unwrap().clone();
+    result
+}
+
+#[test]
+fn avc1_and_hvc1_samples_carry_no_parameter_sets() {
+    use gstreplay::codec::VideoCodec;
+    require_element("x264enc");
+    require_element("x265enc");
+    let dir = TestDir::new("sample-entries");
+    for (name, encoder, parser, codec, tag) in [
+        // config-interval=-1 puts SPS/PPS in-band before every IDR: they must not reach avc1 samples.
+        (
+            "h264.mp4",
+            "x264enc key-int-max=30 speed-preset=ultrafast",
+            "h264parse config-interval=-1",
+            VideoCodec::H264,
+            "avc1",
+        ),
+        // x265 emits VPS/SPS/PPS in-band (byte-stream): the record carries them, the samples do not.
+        (
+            "hevc.mp4",
+            "x265enc key-int-max=30 speed-preset=ultrafast",
+            "h265parse config-interval=-1",
+            VideoCodec::H265,
+            "hvc1",
+        ),
+    ] {
+        let clip = dir.file(name);
+        run_to_eos(&parse(&format!(
+            "{} ! {encoder} ! {parser} ! replayring max-duration={} save-on-eos=true location=\"{}\"",
+            source(90),
+            2 * SECOND,
+            clip.display()
+        )));
+        assert_eq!(
+            ffprobe_entries(&clip, "stream=codec_tag_string")["codec_tag_string"],
+            tag
+        );
+        let samples = stored_nal_types(&clip, codec);
+        assert!(samples.len() >= 60, "{name}: {} samples", samples.len());
+        for (index, types) in samples.iter().enumerate() {
+            assert!(
+                !types.iter().any(|t| codec.is_parameter_set(*t)),
+                "{name}: sample {index} has parameter-set NAL units {types:?}"
+            );
+        }
+        let (hashes, errors) = decoded_frame_hashes(&clip);
+        assert_eq!((hashes.len(), errors.as_str()), (60, ""), "{name}");
+    }
+}
