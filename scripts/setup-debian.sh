@@ -12,8 +12,9 @@ runtime_packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 )
 # FFmpeg and Chromium check saved files by decoding and playing them; Xvfb, xdotool and
-# ximagesink (gstreamer1.0-x) give the launcher tests a screen to capture and keys to press.
-test_packages=(ffmpeg meson ninja-build chromium python3 python3-websocket xvfb xdotool gstreamer1.0-x)
+# ximagesink (gstreamer1.0-x) give the launcher tests a screen to capture and keys to press;
+# a private D-Bus (dbus-daemon, dbus-monitor) shows the desktop notifications it sends.
+test_packages=(ffmpeg meson ninja-build chromium python3 python3-websocket xvfb xdotool gstreamer1.0-x dbus-daemon dbus-bin)
 # gstreamer-rs 0.25 needs a recent Rust; Debian 12's rustc is too old.
 minimum_rust="1.92"
 

@@ -312,3 +312,121 @@ fn keys_in_a_terminal_save_and_quit_under_a_live_status_line() {
     );
     assert_eq!(dir.mp4_files("").len(), 1);
 }
+
+/// A private session bus, and what `dbus-monitor` saw of notification calls on it.
+struct SessionBus {
+    address: String,
+    daemon: std::process::Child,
+    monitor: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl SessionBus {
+    fn start(dir: &TestDir) -> SessionBus {
+        use std::io::BufRead;
+        require_tool("dbus-daemon");
+        require_tool("dbus-monitor");
+        let mut daemon = std::process::Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut address = String::new();
+        std::io::BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_owned();
+        assert!(
+            address.starts_with("unix:"),
+            "dbus-daemon printed {address:?}"
+        );
+        let log = dir.join("notifications.log");
+        let monitor = std::process::Command::new("dbus-monitor")
+            .args([
+                "--address",
+                &address,
+                "interface='org.freedesktop.Notifications'",
+            ])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        SessionBus {
+            address,
+            daemon,
+            monitor,
+            log,
+        }
+    }
+
+    fn seen(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        for child in [&mut self.monitor, &mut self.daemon] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn a_saved_clip_is_announced_by_a_desktop_notification_unless_quiet() {
+    let dir = TestDir::new("run-notify");
+    let bus = SessionBus::start(&dir);
+    for quiet in [false, true] {
+        let out = dir.join(if quiet { "quiet" } else { "loud" });
+        let mut args = vec![
+            "--source",
+            "test",
+            "--screen-size",
+            "160x120",
+            "--fps",
+            "15",
+            "--duration",
+            "2s",
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--hotkey",
+            "none",
+        ];
+        let socket = dir.join(if quiet { "q.sock" } else { "l.sock" });
+        args.extend(["--socket", socket.to_str().unwrap()]);
+        if quiet {
+            args.push("--quiet");
+        }
+        let mut run = Running::start(&args, &[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())]);
+        run.wait_for_stderr("Pipeline:", START);
+        std::thread::sleep(Duration::from_secs(2));
+        run.signal(libc::SIGUSR1);
+        let event = run.next_event(SAVE);
+        std::thread::sleep(Duration::from_millis(500));
+        let (status, _) = run.interrupt();
+        assert!(status.success());
+        let seen = bus.seen();
+        let path = event["path"].as_str().unwrap();
+        if quiet {
+            assert!(
+                !seen.contains(out.to_str().unwrap()),
+                "--quiet still notified: {seen}"
+            );
+        } else {
+            assert!(seen.contains("member=Notify"), "no notification: {seen}");
+            assert!(seen.contains("string \"Replay saved\""), "{seen}");
+            assert!(
+                seen.contains(path),
+                "the notification names the file: {seen}"
+            );
+            // The hints argument is a{sv}, as the specification's Notify signature says.
+            assert!(
+                !seen.contains("variant       array"),
+                "hints sent boxed in a variant: {seen}"
+            );
+        }
+    }
+}

@@ -22,7 +22,8 @@ fn send(summary: &str, body: &str) -> Result<(), gio::glib::Error> {
         summary,
         body,
         no_actions,
-        gio::glib::VariantDict::new(None).end(),
+        // a{sv}: a map, not a dictionary boxed in a variant.
+        std::collections::HashMap::<String, gio::glib::Variant>::new(),
         5000i32,
     )
         .to_variant();
