@@ -158,6 +158,20 @@ impl ReplayRing {
         buffer: gst::Buffer,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let limits = self.settings.lock().unwrap().limits();
+        // Copying out of a pool happens before the lock: saves snapshot the ring meanwhile.
+        let (buffer, copied) = match detach_from_pool(buffer) {
+            Ok(DetachedBuffer::Kept(buffer)) => (buffer, false),
+            Ok(DetachedBuffer::Copied(buffer)) => (buffer, true),
+            Err(err) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Failed,
+                    ("Cannot copy a pooled buffer"),
+                    ["{}", err]
+                );
+                return Err(gst::FlowError::Error);
+            }
+        };
         let mut state = self.state.lock().unwrap();
         let Some(mut format) = state.format.clone() else {
             drop(state);
@@ -168,23 +182,7 @@ impl ReplayRing {
             format = Arc::new(updated);
             state.format = Some(Arc::clone(&format));
         }
-        let buffer = match detach_from_pool(buffer) {
-            Ok(DetachedBuffer::Kept(buffer)) => buffer,
-            Ok(DetachedBuffer::Copied(buffer)) => {
-                state.pooled_copies += 1;
-                buffer
-            }
-            Err(err) => {
-                drop(state);
-                gst::element_imp_error!(
-                    self,
-                    gst::StreamError::Failed,
-                    ("Cannot copy a pooled buffer"),
-                    ["{}", err]
-                );
-                return Err(gst::FlowError::Error);
-            }
-        };
+        state.pooled_copies += u64::from(copied);
         let Some(frame) = frame_from_buffer(&state.segment, &format, buffer) else {
             drop(state);
             gst::element_imp_error!(
