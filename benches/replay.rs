@@ -12,6 +12,7 @@
 //! replay memory  --input F --ring-seconds S [--max-bytes B]
 //! replay stall   --input F --dir D --runs R
 //! replay many    --input F --sink replayring|fakesink --rings N --ring-seconds S --live-seconds L
+//! replay scan    --input F --runs R
 //! ```
 
 use std::collections::HashMap;
@@ -59,6 +60,7 @@ fn run() -> Result<()> {
         "memory" => bench_memory(&args),
         "stall" => bench_stall(&args),
         "many" => bench_many(&args),
+        "scan" => bench_scan(&args),
         other => Err(format!("unknown command {other}")),
     }
 }
@@ -146,9 +148,78 @@ struct Input {
     path: PathBuf,
     codec: Codec,
     frames: Vec<FrameIndex>,
+    /// `avc`/`hvc1` (4-byte lengths, codec_data in the caps: what h264parse/h265parse
+    /// negotiate with replayring) instead of the file's Annex B byte-stream.
+    codec_data: Option<gst::Buffer>,
 }
 
 impl Input {
+    /// `--input` and `--format byte-stream|avc` (avc means hvc1 for H.265).
+    fn from_args(args: &Args, max_frames: Option<usize>) -> Result<Input> {
+        let mut input = Input::open(args.str("input")?, max_frames)?;
+        match args.opt("format").unwrap_or("byte-stream") {
+            "byte-stream" => {}
+            "avc" => input.codec_data = Some(input.decoder_config()?),
+            other => return Err(format!("unknown --format {other}")),
+        }
+        Ok(input)
+    }
+
+    fn format_name(&self) -> &'static str {
+        match (self.codec_data.is_some(), self.codec) {
+            (false, _) => "byte-stream",
+            (true, Codec::H264) => "avc",
+            (true, Codec::H265) => "hvc1",
+        }
+    }
+
+    fn lib_codec(&self) -> gstreplay::codec::VideoCodec {
+        match self.codec {
+            Codec::H264 => gstreplay::codec::VideoCodec::H264,
+            Codec::H265 => gstreplay::codec::VideoCodec::H265,
+        }
+    }
+
+    /// avcC/hvcC from the parameter sets of the first keyframe.
+    fn decoder_config(&self) -> Result<gst::Buffer> {
+        use gstreplay::codec::{self, NalFraming};
+        let first = read_frame(
+            &File::open(&self.path).map_err(|e| e.to_string())?,
+            &self.frames[0],
+        )?;
+        let map = first.map_readable().map_err(|e| e.to_string())?;
+        let data = map.as_slice();
+        let nals: Vec<&[u8]> = codec::nal_units(data, NalFraming::ByteStream)
+            .filter_map(|unit| unit.ok())
+            .map(|unit| &data[unit.nal])
+            .collect();
+        let record = codec::decoder_config_from_parameter_sets(self.lib_codec(), &nals)
+            .map_err(|e| e.to_string())?;
+        Ok(gst::Buffer::from_mut_slice(record))
+    }
+
+    /// A frame as this input's format carries it.
+    fn convert(&self, annex_b: gst::Buffer) -> Result<gst::Buffer> {
+        use gstreplay::codec::{self, NalFraming};
+        if self.codec_data.is_none() {
+            return Ok(annex_b);
+        }
+        let map = annex_b.map_readable().map_err(|e| e.to_string())?;
+        let mut pieces = Vec::new();
+        codec::plan_sample(
+            self.lib_codec(),
+            map.as_slice(),
+            NalFraming::ByteStream,
+            false,
+            &mut pieces,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut out = Vec::with_capacity(map.len());
+        gstreplay::clip_writer::write_pieces(&mut out, map.as_slice(), &pieces)
+            .map_err(|e| e.to_string())?;
+        Ok(gst::Buffer::from_mut_slice(out))
+    }
+
     /// Splits the file into access units at the access-unit delimiters.
     fn open(path: &str, max_frames: Option<usize>) -> Result<Input> {
         let codec = if path.ends_with(".h265") || path.ends_with(".hevc") {
@@ -214,6 +285,7 @@ impl Input {
             path: PathBuf::from(path),
             codec,
             frames,
+            codec_data: None,
         })
     }
 
@@ -222,15 +294,20 @@ impl Input {
             Codec::H264 => "video/x-h264",
             Codec::H265 => "video/x-h265",
         };
-        gst::Caps::builder(name)
-            .field("stream-format", "byte-stream")
+        let mut caps = gst::Caps::builder(name)
+            .field("stream-format", self.format_name())
             .field("alignment", "au")
             .field("width", 1920i32)
             .field("height", 1080i32)
             .field("framerate", gst::Fraction::new(FPS as i32, 1))
-            .build()
+            .build();
+        if let Some(record) = &self.codec_data {
+            caps.make_mut().set("codec_data", record);
+        }
+        caps
     }
 
+    /// Annex B bytes of the input file (the payload is 4 bytes a NAL shorter or longer in avc).
     fn bytes(&self) -> u64 {
         self.frames.iter().map(|f| f.len as u64).sum()
     }
@@ -238,7 +315,10 @@ impl Input {
     /// One buffer per frame, each with memory of its own (as encoder output is).
     fn load_payloads(&self) -> Result<Vec<gst::Buffer>> {
         let file = File::open(&self.path).map_err(|e| e.to_string())?;
-        self.frames.iter().map(|f| read_frame(&file, f)).collect()
+        self.frames
+            .iter()
+            .map(|f| read_frame(&file, f).and_then(|b| self.convert(b)))
+            .collect()
     }
 }
 
@@ -388,7 +468,11 @@ impl Feed {
         }
     }
 
-    fn stop(self) {
+    fn stop(self) {}
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
     }
 }
@@ -443,7 +527,7 @@ fn fsync_path(path: &Path) -> Result<()> {
 // 1. Save latency
 
 fn bench_save(args: &Args) -> Result<()> {
-    let input = Input::open(args.str("input")?, None)?;
+    let input = Input::from_args(args, None)?;
     let dir = PathBuf::from(args.str("dir")?);
     let ring_seconds = args.num("ring-seconds", 120.0)?;
     let runs = args.num("runs", 3.0)? as usize;
@@ -485,8 +569,8 @@ fn bench_save(args: &Args) -> Result<()> {
     if with_mp4mux {
         methods.push("mp4mux-faststart");
     }
+    let mut file_bytes = 0u64;
     for run in 0..runs {
-        let mut file_bytes = 0u64;
         // Rotate the order so no method always runs right after another one's writeback.
         let order: Vec<&str> = (0..methods.len())
             .map(|k| methods[(k + run) % methods.len()])
@@ -557,6 +641,7 @@ fn bench_save(args: &Args) -> Result<()> {
         for (method, seconds) in results {
             Record::new("save")
                 .s("label", label)
+                .s("format", input.format_name())
                 .s("target", target)
                 .s("method", method)
                 .n("ring_s", ring_seconds)
@@ -622,7 +707,7 @@ fn mp4mux_faststart(input: &Input, buffers: &[gst::Buffer], dir: &Path, out: &Pa
 
 fn bench_steady(args: &Args) -> Result<()> {
     let max_frames = args.opt("max-frames").and_then(|v| v.parse().ok());
-    let input = Input::open(args.str("input")?, max_frames)?;
+    let input = Input::from_args(args, max_frames)?;
     let ring_seconds = args.num("ring-seconds", 10.0)?;
     let warm = (args.num("warm-seconds", 20.0)? * FPS as f64) as usize;
     let loops = args.num("loops", 1.0)? as usize;
@@ -648,9 +733,7 @@ fn bench_steady(args: &Args) -> Result<()> {
                 feed.push(b.clone())?;
             }
             let (u0, t0, w0) = (usage(), thread_cpu(), Instant::now());
-            for b in &buffers[warm..] {
-                feed.push(b.clone())?;
-            }
+            measured_pushes(&feed, &buffers[warm..])?;
             let (u1, t1, wall) = (usage(), thread_cpu(), w0.elapsed().as_secs_f64());
             let evicted = if sink == "replayring" {
                 feed.stat("evicted") as f64
@@ -661,6 +744,7 @@ fn bench_steady(args: &Args) -> Result<()> {
             let cpu = u1.cpu - u0.cpu;
             per_run.push((sink.clone(), cpu));
             Record::new("steady")
+                .s("format", input.format_name())
                 .s("sink", sink)
                 .n("run", run as f64)
                 .n("frames", measured)
@@ -675,6 +759,7 @@ fn bench_steady(args: &Args) -> Result<()> {
         let ring = per_run.iter().find(|p| p.0 == "replayring").map(|p| p.1);
         if let (Some(f), Some(r)) = (fake, ring) {
             Record::new("steady-ratio")
+                .s("format", input.format_name())
                 .n("run", run as f64)
                 .n("ratio", r / f)
                 .emit();
@@ -683,30 +768,65 @@ fn bench_steady(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The measured loop, kept out of line so that `valgrind --tool=callgrind
+/// --toggle-collect='*measured_pushes*'` counts exactly these pushes.
+#[inline(never)]
+fn measured_pushes(feed: &Feed, buffers: &[gst::Buffer]) -> Result<()> {
+    for b in buffers {
+        feed.push(b.clone())?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // 2b. Filling: freshly allocated frames (as an encoder outputs them), one process per run
 
 fn bench_fill(args: &Args) -> Result<()> {
-    let input = Input::open(args.str("input")?, None)?;
+    let input = Input::from_args(args, None)?;
     let sink = args.str("sink")?;
     let ring_seconds = args.num("ring-seconds", 150.0)?;
     let payloads = input.load_payloads()?;
     let count = payloads.len();
     let feed = Feed::new(sink, ring_seconds, HUGE_BYTES, &input.caps())?;
-    // Each frame is allocated and filled on the streaming thread, as an encoder would.
-    let (u0, w0) = (usage(), Instant::now());
-    for n in 0..count {
+    // Each frame is allocated and filled on the streaming thread, as an encoder would. The
+    // frames until the ring is full (ring + 2 s) and the frames after are measured apart.
+    let full_at = (((ring_seconds + 2.0) * FPS as f64) as usize).min(count);
+    let u0 = usage();
+    for n in 0..full_at {
         feed.push(fresh(&input, &payloads, n))?;
     }
-    let (u1, wall) = (usage(), w0.elapsed().as_secs_f64());
+    let (u1, w1) = (usage(), Instant::now());
+    for n in full_at..count {
+        feed.push(fresh(&input, &payloads, n))?;
+    }
+    let (u2, w2) = (usage(), Instant::now());
     feed.stop();
+    let per = |a: f64, b: f64, frames: usize| {
+        if frames == 0 {
+            f64::NAN
+        } else {
+            (b - a) / frames as f64
+        }
+    };
+    let (filling, full) = (full_at, count - full_at);
     Record::new("fill")
+        .s("format", input.format_name())
         .s("sink", sink)
+        .s(
+            "malloc",
+            &std::env::var("GLIBC_TUNABLES").unwrap_or_default(),
+        )
         .n("ring_s", ring_seconds)
-        .n("frames", count as f64)
-        .n("cpu_ns_per_frame", (u1.cpu - u0.cpu) / count as f64 * 1e9)
-        .n("wall_ns_per_frame", wall / count as f64 * 1e9)
-        .n("minflt_per_frame", (u1.minflt - u0.minflt) / count as f64)
+        .n("frames_filling", filling as f64)
+        .n("frames_full", full as f64)
+        .n("cpu_ns_filling", per(u0.cpu, u1.cpu, filling) * 1e9)
+        .n("minflt_filling", per(u0.minflt, u1.minflt, filling))
+        .n("cpu_ns_full", per(u1.cpu, u2.cpu, full) * 1e9)
+        .n("minflt_full", per(u1.minflt, u2.minflt, full))
+        .n(
+            "wall_ns_full",
+            per(0.0, (w2 - w1).as_secs_f64(), full) * 1e9,
+        )
         .emit();
     Ok(())
 }
@@ -762,7 +882,7 @@ fn bench_memory(args: &Args) -> Result<()> {
 // 4. Stalls: a live 60 fps feed while a full-ring save runs
 
 fn bench_stall(args: &Args) -> Result<()> {
-    let input = Input::open(args.str("input")?, None)?;
+    let input = Input::from_args(args, None)?;
     let dir = PathBuf::from(args.str("dir")?);
     let runs = args.num("runs", 3.0)? as usize;
     let label = args.opt("target").unwrap_or("");
@@ -835,6 +955,7 @@ fn bench_stall(args: &Args) -> Result<()> {
         let during = window(save_start, save_end);
         Record::new("stall")
             .s("target", label)
+            .s("format", input.format_name())
             .n("run", run as f64)
             .n("save_seconds", save_end - save_start)
             .n("bytes", bytes as f64)
@@ -857,10 +978,7 @@ fn bench_stall(args: &Args) -> Result<()> {
                 gaps.join(",")
             );
         }
-        match Arc::try_unwrap(feed) {
-            Ok(feed) => feed.stop(),
-            Err(_) => return Err("feed still shared".into()),
-        }
+        drop(feed);
     }
     Ok(())
 }
@@ -869,7 +987,7 @@ fn bench_stall(args: &Args) -> Result<()> {
 // 5. Many rings in one process, fed in real time
 
 fn bench_many(args: &Args) -> Result<()> {
-    let input = Input::open(args.str("input")?, None)?;
+    let input = Input::from_args(args, None)?;
     let sink = args.str("sink")?;
     let rings = args.num("rings", 50.0)? as usize;
     let ring_seconds = args.num("ring-seconds", 120.0)?;
@@ -909,6 +1027,7 @@ fn bench_many(args: &Args) -> Result<()> {
     };
     let cpu = u1.cpu - u0.cpu;
     Record::new("many")
+        .s("format", input.format_name())
         .s("sink", sink)
         .n("rings", rings as f64)
         .n("ring_s", ring_seconds)
@@ -922,4 +1041,120 @@ fn bench_many(args: &Args) -> Result<()> {
         .emit();
     let _ = pipeline.set_state(gst::State::Null);
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Where a save's time goes besides write(2): the start-code scan of every payload
+
+/// The save's planning pass (`codec::plan_sample` on every frame, as `clip_writer` does)
+/// against a prototype scan that finds start codes with a SIMD byte search, and against a
+/// plain read of every byte (the memory-bandwidth floor). Same payloads, same process.
+fn bench_scan(args: &Args) -> Result<()> {
+    use gstreplay::codec::{self, NalFraming, VideoCodec};
+    let input = Input::open(args.str("input")?, None)?;
+    let runs = args.num("runs", 5.0)? as usize;
+    let payloads = input.load_payloads()?;
+    let maps: Vec<_> = payloads
+        .iter()
+        .map(|b| b.map_readable().expect("readable"))
+        .collect();
+    let codec = match input.codec {
+        Codec::H264 => VideoCodec::H264,
+        Codec::H265 => VideoCodec::H265,
+    };
+    let bytes = input.bytes() as f64;
+    // The same frames as `avc`/`hvc1` samples (4-byte lengths), as h264parse would output them.
+    let length_prefixed: Vec<Vec<u8>> = maps
+        .iter()
+        .map(|m| {
+            let mut pieces = Vec::new();
+            codec::plan_sample(
+                codec,
+                m.as_slice(),
+                NalFraming::ByteStream,
+                false,
+                &mut pieces,
+            )
+            .expect("valid access unit");
+            let mut out = Vec::with_capacity(m.len());
+            gstreplay::clip_writer::write_pieces(&mut out, m.as_slice(), &pieces).unwrap();
+            out
+        })
+        .collect();
+    for run in 0..runs {
+        let t = Instant::now();
+        let mut pieces = Vec::new();
+        let mut planned = 0u64;
+        for m in &maps {
+            pieces.clear();
+            planned += codec::plan_sample(
+                codec,
+                m.as_slice(),
+                NalFraming::ByteStream,
+                true,
+                &mut pieces,
+            )
+            .map_err(|e| e.to_string())? as u64;
+        }
+        let plan = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for data in &length_prefixed {
+            pieces.clear();
+            planned += codec::plan_sample(
+                codec,
+                data,
+                NalFraming::LengthPrefixed(4),
+                true,
+                &mut pieces,
+            )
+            .map_err(|e| e.to_string())? as u64;
+        }
+        let plan_avc = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let mut found = 0usize;
+        for m in &maps {
+            found += start_codes_memchr(m.as_slice());
+        }
+        let fast = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let mut sum = 0u64;
+        for m in &maps {
+            for chunk in m.as_slice().chunks_exact(8) {
+                sum = sum.wrapping_add(u64::from_ne_bytes(chunk.try_into().unwrap()));
+            }
+        }
+        std::hint::black_box(sum);
+        let read = t.elapsed().as_secs_f64();
+        Record::new("scan")
+            .n("run", run as f64)
+            .n("bytes", bytes)
+            .n("plan_s", plan)
+            .n("memchr_s", fast)
+            .n("read_s", read)
+            .n("plan_avc_s", plan_avc)
+            .n("plan_over_memchr", plan / fast)
+            .n("planned_bytes", planned as f64)
+            .n("start_codes", found as f64)
+            .emit();
+    }
+    Ok(())
+}
+
+/// Counts `00 00 01` start codes, finding candidate `01` bytes with memchr.
+fn start_codes_memchr(data: &[u8]) -> usize {
+    let mut count = 0;
+    let mut from = 2;
+    while from < data.len() {
+        match memchr::memchr(1, &data[from..]) {
+            Some(i) => {
+                let at = from + i;
+                if data[at - 1] == 0 && data[at - 2] == 0 {
+                    count += 1;
+                }
+                from = at + 1;
+            }
+            None => break,
+        }
+    }
+    count
 }

@@ -130,24 +130,19 @@ impl StreamFormat {
 
     /// For byte-stream input: the format with the parameter sets a keyframe carries
     /// merged in, or None when the keyframe brings nothing new. Parameter sets come
-    /// before the first slice of an access unit, so the scan stops there.
+    /// before the first slice of an access unit, so the slice itself is never scanned.
     pub fn with_parameter_sets_of(&self, keyframe: &[u8]) -> Option<StreamFormat> {
         if self.packaging != Packaging::ByteStream {
             return None;
         }
-        let mut found: Vec<&[u8]> = Vec::new();
-        for unit in codec::nal_units(keyframe, NalFraming::ByteStream) {
-            let Ok(unit) = unit else { break };
-            let nal = &keyframe[unit.nal];
-            let Some(nal_type) = self.codec.nal_type(nal) else {
-                continue;
-            };
-            if self.codec.is_parameter_set(nal_type) {
-                found.push(nal);
-            } else if is_picture_data(self.codec, nal_type) {
-                break;
-            }
-        }
+        let found: Vec<&[u8]> = codec::byte_stream_nals_before_picture(self.codec, keyframe)
+            .into_iter()
+            .filter(|nal| {
+                self.codec
+                    .nal_type(nal)
+                    .is_some_and(|t| self.codec.is_parameter_set(t))
+            })
+            .collect();
         let type_of = |nal: &[u8]| self.codec.nal_type(nal);
         let mut merged: Vec<Vec<u8>> = self
             .parameter_sets
@@ -220,14 +215,6 @@ impl StreamFormat {
                 .filter(|(n, d)| *n > 0 && *d > 0 && n != d)
                 .map(|(n, d)| (n as u32, d as u32)),
         })
-    }
-}
-
-/// Coded slice NAL units: parameter sets that apply to an access unit come before them.
-fn is_picture_data(codec: VideoCodec, nal_type: u8) -> bool {
-    match codec {
-        VideoCodec::H264 => (1..=5).contains(&nal_type),
-        VideoCodec::H265 => nal_type <= 31,
     }
 }
 

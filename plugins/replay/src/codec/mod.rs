@@ -15,7 +15,9 @@ mod tests;
 use std::fmt;
 use std::ops::Range;
 
-pub use nal::{nal_units, plan_sample, NalFraming, NalUnit, Piece};
+pub use nal::{
+    byte_stream_nals_before_picture, nal_units, plan_sample, NalFraming, NalUnit, Piece,
+};
 
 /// The video codecs whose access units this module handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +47,14 @@ impl VideoCodec {
         match self {
             Self::H264 => matches!(nal_type, 7 | 8 | 13),
             Self::H265 => matches!(nal_type, 32..=34),
+        }
+    }
+
+    /// Coded slice NAL units: the parameter sets an access unit needs come before them.
+    pub fn is_picture_data(self, nal_type: u8) -> bool {
+        match self {
+            Self::H264 => (1..=5).contains(&nal_type),
+            Self::H265 => nal_type <= 31,
         }
     }
 

@@ -169,19 +169,32 @@ impl NalUnits<'_> {
 
 /// Returns the position of the first `00 00 01` at or after `from`.
 fn find_start_code(data: &[u8], from: usize) -> Option<usize> {
-    // `index` is where a start code's final `01` would be. A byte above 1 there
-    // (or a `01` that is not a start code) rules out start codes ending at the
-    // next two positions too, so most of the data is stepped over three bytes
-    // at a time.
-    let mut index = from.checked_add(2)?;
-    while index < data.len() {
-        match data[index] {
-            0 => index += 1,
-            1 if data[index - 1] == 0 && data[index - 2] == 0 => return Some(index - 2),
-            _ => index += 3,
+    let rest = data.get(from..)?;
+    memchr::memmem::find(rest, &[0, 0, 1]).map(|offset| from + offset)
+}
+
+/// The NAL units of a byte-stream access unit that come before its first coded slice
+/// (where parameter sets live), without scanning the slice itself: a keyframe's slice is
+/// nearly all of its bytes, and this runs on the streaming thread.
+pub fn byte_stream_nals_before_picture(codec: VideoCodec, data: &[u8]) -> Vec<&[u8]> {
+    let mut found = Vec::new();
+    let mut start_code = find_start_code(data, 0);
+    while let Some(code) = start_code {
+        let nal_start = code + 3;
+        match codec.nal_type(&data[nal_start..]) {
+            Some(nal_type) if !codec.is_picture_data(nal_type) => {}
+            _ => break,
+        }
+        start_code = find_start_code(data, nal_start);
+        let end = start_code.map_or(data.len(), |next| {
+            start_code_unit_start(data, nal_start, next)
+        });
+        let end = without_trailing_zeros(data, nal_start, end);
+        if end > nal_start {
+            found.push(&data[nal_start..end]);
         }
     }
-    None
+    found
 }
 
 /// Where the unit of the start code at `start_code` begins: one byte earlier
@@ -568,5 +581,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!((size, pieces), (0, vec![]));
+    }
+
+    #[test]
+    fn nals_before_the_picture_stop_at_the_first_slice() {
+        let sps = [0x67, 0x64, 0x00, 0x1f];
+        let pps = [0x68, 0xee, 0x3c, 0x80];
+        let sei = [0x06, 0x05, 0x01];
+        let mut data = vec![0, 0, 0, 1];
+        data.extend(sps);
+        data.extend([0, 0, 1]);
+        data.extend(pps);
+        data.extend([0, 0, 0, 0, 1]);
+        data.extend(sei);
+        data.extend([0, 0, 1, 0x65]);
+        data.extend(std::iter::repeat_n(0xaa, 100_000));
+        data.extend([0, 0, 1, 0x67, 0x42]);
+        let found = byte_stream_nals_before_picture(VideoCodec::H264, &data);
+        assert_eq!(found, vec![&sps[..], &pps[..], &sei[..]]);
+        // The same NAL units as a full parse, up to the first slice.
+        let full: Vec<&[u8]> = nals(&data, NalFraming::ByteStream)
+            .into_iter()
+            .take_while(|nal| !VideoCodec::H264.is_picture_data(nal[0] & 0x1f))
+            .collect();
+        assert_eq!(found, full);
+        assert!(byte_stream_nals_before_picture(VideoCodec::H264, &[0x65, 1, 2]).is_empty());
+        assert!(byte_stream_nals_before_picture(VideoCodec::H265, &[]).is_empty());
     }
 }

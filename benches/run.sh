@@ -1,0 +1,128 @@
+#!/bin/sh
+# The replayring benchmark suite: one command runs it all.
+#
+#   benches/run.sh            # full run (about 25 minutes on 2 cores, plus the one-time input)
+#   benches/run.sh --quick    # fewer runs and sizes (a few minutes), same table
+#
+# Generates the input once (target/bench-input/, git-ignored), builds the bench driver
+# (benches/replay.rs, release), runs every measurement with the comparisons taken in the
+# same process or the same run, writes the raw results to target/bench-results/results.jsonl,
+# then benches/report.py prints the table and writes docs/benchmarks.md and docs/benchmarks/*.png.
+# Needs: ffmpeg (libx264, libx265), GStreamer 1.22 with x264/x265 and good plugins, valgrind,
+# python3-matplotlib (apt-get install ffmpeg valgrind python3-matplotlib).
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+: "${CARGO_TARGET_DIR:=$ROOT/target}"
+export CARGO_TARGET_DIR
+IN=target/bench-input
+TMPFS=${BENCH_TMPFS:-/dev/shm/replay-bench}
+DISK=${BENCH_DISK:-$ROOT/target/bench-out}
+RES=target/bench-results
+mkdir -p "$RES" "$TMPFS" "$DISK"
+OUT=$RES/results.jsonl
+: >"$OUT"
+
+if [ $QUICK = 1 ]; then
+    RUNS=3; SIZES="15 60 300"; RATES="2 50"; STEADY_RUNS=5; FILL_RUNS=3; MEM_RUNS=2
+    STALL_RUNS=2; MANY_RINGS=10; MANY_LIVE=5; MANY_RUNS=1; CG_FRAMES=1500
+else
+    RUNS=5; SIZES="15 30 60 300 600"; RATES="2 8 50"; STEADY_RUNS=9; FILL_RUNS=5; MEM_RUNS=3
+    STALL_RUNS=3; MANY_RINGS=50; MANY_LIVE=20; MANY_RUNS=3; CG_FRAMES=3000
+fi
+
+benches/gen-input.sh
+echo "building the bench driver..." >&2
+BIN=$(cargo build --release -p gst-plugin-replay --bench replay --message-format=json 2>/dev/null \
+    | /usr/bin/python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "replay" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$BIN" ] || { echo "build failed: cargo build --release -p gst-plugin-replay --bench replay" >&2; exit 1; }
+H264=$IN/h264_15M_120s.h264
+step() { echo "== $*" >&2; }
+machine() {
+    printf '{"bench": "machine", "cpu": "%s", "cores": %s, "kernel": "%s", "gst": "%s", "ffmpeg": "%s", "disk_fs": "%s", "quick": %s, "date": "%s"}\n' \
+        "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(nproc)" "$(uname -r)" \
+        "$(gst-launch-1.0 --version | sed -n 's/.*version //p' | head -1)" \
+        "$(ffmpeg -version | head -1 | cut -d' ' -f3)" "$(df -T "$DISK" | awk 'NR==2{print $2}')" \
+        "$QUICK" "$(date -u +%FT%TZ)" >>"$OUT"
+}
+machine
+
+step "1. save latency, full 120 s ring at 15 Mbps, against copy / FFmpeg / mp4mux"
+# avc/hvc1 is what h264parse/h265parse negotiate with replayring (its caps list them first);
+# byte-stream is what the encoders output when no parser converts it.
+for T in tmpfs disk; do
+    D=$TMPFS; [ $T = disk ] && D=$DISK
+    for F in avc byte-stream; do
+        "$BIN" save --input $H264 --format $F --dir "$D" --target $T --label main \
+            --ring-seconds 120 --runs $RUNS --mp4 $IN/h264_15M_120s.mp4 \
+            --concat $IN/seg/list.txt --mp4mux 1 >>"$OUT"
+        "$BIN" save --input $IN/hevc_15M_20s.h265 --format $F --dir "$D" --target $T \
+            --label hevc --ring-seconds 120 --runs $RUNS --mp4mux 1 >>"$OUT"
+    done
+done
+step "1b. save latency over ring sizes and bitrates (avc)"
+for T in tmpfs disk; do
+    D=$TMPFS; [ $T = disk ] && D=$DISK
+    for S in $SIZES; do
+        "$BIN" save --input $H264 --format avc --dir "$D" --target $T --label size \
+            --ring-seconds $S --runs 3 >>"$OUT"
+    done
+    for R in $RATES; do
+        "$BIN" save --input $IN/h264_${R}M_20s.h264 --format avc --dir "$D" --target $T \
+            --label rate --ring-seconds 120 --runs 3 >>"$OUT"
+    done
+done
+step "1c. where the byte-stream save time goes: the start-code scan"
+"$BIN" scan --input $H264 --runs $RUNS >>"$OUT"
+
+step "2. streaming-thread cost per frame in steady state (10 s ring fed 120 s)"
+for F in avc byte-stream; do
+    "$BIN" steady --input $H264 --format $F --ring-seconds 10 --warm-seconds 20 --loops 5 \
+        --runs $STEADY_RUNS >>"$OUT"
+done
+step "2b. the same under callgrind (instructions per frame)"
+for F in avc byte-stream; do
+    for SINK in fakesink replayring; do
+        # Only the measured pushes are counted (frames - 600 warm-up frames).
+        valgrind --tool=callgrind --toggle-collect='*measured_pushes*' \
+            --callgrind-out-file=$RES/callgrind.$F.$SINK.out "$BIN" steady --input $H264 \
+            --format $F --max-frames $CG_FRAMES --sinks $SINK --ring-seconds 5 \
+            --warm-seconds 10 --runs 1 >/dev/null 2>$RES/callgrind.$F.$SINK.log
+        IR=$(sed -n 's/^summary: //p' $RES/callgrind.$F.$SINK.out)
+        echo "{\"bench\": \"callgrind\", \"format\": \"$F\", \"sink\": \"$SINK\", \"frames\": $((CG_FRAMES - 600)), \"ir\": $IR}" >>"$OUT"
+    done
+done
+step "2c. filling an empty ring with freshly allocated frames (one process per run)"
+for i in $(seq $FILL_RUNS); do
+    "$BIN" fill --input $H264 --format avc --sink fakesink --ring-seconds 10 >>"$OUT"
+    "$BIN" fill --input $H264 --format avc --sink replayring --ring-seconds 150 >>"$OUT"
+    "$BIN" fill --input $H264 --format avc --sink replayring --ring-seconds 10 >>"$OUT"
+done
+
+step "3. memory with a full ring; max-bytes"
+for i in $(seq $MEM_RUNS); do
+    "$BIN" memory --input $H264 --ring-seconds 120 >>"$OUT"
+    "$BIN" memory --input $H264 --ring-seconds 60 >>"$OUT"
+    "$BIN" memory --input $H264 --ring-seconds 120 --max-bytes 104857600 >>"$OUT"
+done
+
+step "4. stalls: live 60 fps while a full-ring save runs"
+"$BIN" stall --input $H264 --format avc --dir "$TMPFS" --target tmpfs --runs $STALL_RUNS >>"$OUT"
+"$BIN" stall --input $H264 --format avc --dir "$DISK" --target disk --runs $STALL_RUNS >>"$OUT"
+
+step "5. $MANY_RINGS rings of 8 Mbps x 120 s in one process, fed in real time"
+for i in $(seq $MANY_RUNS); do
+    "$BIN" many --input $IN/h264_8M_20s.h264 --format avc --sink fakesink --rings $MANY_RINGS \
+        --ring-seconds 120 --live-seconds $MANY_LIVE >>"$OUT"
+    "$BIN" many --input $IN/h264_8M_20s.h264 --format avc --sink replayring --rings $MANY_RINGS \
+        --ring-seconds 120 --live-seconds $MANY_LIVE >>"$OUT"
+done
+
+rm -rf "$TMPFS" "$DISK"
+/usr/bin/python3 benches/report.py "$OUT"
