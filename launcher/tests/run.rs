@@ -156,7 +156,20 @@ fn screen_capture_under_xvfb_saves_on_hotkey_signal_and_command() {
             path.display()
         );
         let (frames, brightest, errors) = decode_summary(path);
-        assert_eq!((frames, errors.as_str()), (45, ""), "{}", path.display());
+        // Screen capture is variable-rate (frames are stamped when grabbed): the clip shows
+        // exactly what the ring reported, about 15 fps x 3 s of it.
+        assert_eq!(errors, "", "{}", path.display());
+        assert_eq!(
+            frames as u64,
+            event["frames"].as_u64().unwrap(),
+            "{}",
+            path.display()
+        );
+        assert!(
+            (40..=47).contains(&frames),
+            "{}: {frames} frames",
+            path.display()
+        );
         assert!(
             brightest > 150.0,
             "{} shows a blank screen (max luma {brightest})",

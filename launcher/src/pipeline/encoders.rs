@@ -58,12 +58,6 @@ pub enum EncoderFamily {
 }
 
 impl EncoderFamily {
-    pub const ALL: [EncoderFamily; 3] = [
-        EncoderFamily::Nvenc,
-        EncoderFamily::Va,
-        EncoderFamily::Software,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             EncoderFamily::Nvenc => "nvenc",

@@ -20,13 +20,6 @@ impl Platform {
             Platform::Linux
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Platform::Linux => "linux",
-            Platform::Windows => "windows",
-        }
-    }
 }
 
 impl FromStr for Platform {
