@@ -492,3 +492,51 @@ fn avc1_and_hvc1_samples_carry_no_parameter_sets() {
         assert_eq!((hashes.len(), errors.as_str()), (60, ""), "{name}");
     }
 }
+
+#[test]
+fn a_resolution_change_never_mixes_streams_in_one_file() {
+    require_element("x264enc");
+    let dir = TestDir::new("caps-change");
+    let clip = dir.file("clip.mp4");
+    let pipeline = parse(&format!(
+        "videotestsrc name=source num-buffers=120 pattern=ball ! video/x-raw,framerate={FPS}/1 ! videoscale \
+         ! capsfilter name=size caps=video/x-raw,width=160,height=120 \
+         ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse \
+         ! replayring max-duration={} save-on-eos=true location=\"{}\"",
+        60 * SECOND,
+        clip.display()
+    ));
+    // Halfway through, the encoder gets a new size (and so new codec data).
+    let size = pipeline.by_name("size").unwrap();
+    let source_pad = pipeline
+        .by_name("source")
+        .unwrap()
+        .static_pad("src")
+        .unwrap();
+    source_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if info.buffer().is_some_and(|b| b.offset() == 60) {
+            size.set_property(
+                "caps",
+                gst::Caps::builder("video/x-raw")
+                    .field("width", 320)
+                    .field("height", 240)
+                    .build(),
+            );
+        }
+        gst::PadProbeReturn::Ok
+    });
+    let messages = run_to_eos(&pipeline);
+    let saved = replay_messages(&messages, "replay-saved");
+    assert_eq!(saved.len(), 1, "{messages:?}");
+
+    // The 60 s request gets only the newest format: the frames after the change.
+    let entries = ffprobe_entries(&clip, "stream=width,height,nb_read_frames");
+    assert_eq!(
+        (entries["width"].as_str(), entries["height"].as_str()),
+        ("320", "240")
+    );
+    assert_eq!(entries["nb_read_frames"], "60");
+    assert_eq!(get_u64(saved[0], "frames"), 60);
+    let (hashes, errors) = decoded_frame_hashes(&clip);
+    assert_eq!((hashes.len(), errors.as_str()), (60, ""));
+}
