@@ -8,12 +8,18 @@
 //! ```text
 //! replay save    --input F --dir D --ring-seconds S --runs R [--label L] [--mp4 M --concat C]
 //! replay steady  --input F --ring-seconds S --warm-seconds W --loops N --runs R [--max-frames M]
+//!                [--sinks fakesink,replayring,gopbuffer]
 //! replay fill    --input F --sink replayring|fakesink --ring-seconds S
-//! replay memory  --input F --ring-seconds S [--max-bytes B]
+//! replay memory  --input F --ring-seconds S [--max-bytes B] [--sink replayring|gopbuffer]
+//!                [--format avc]
 //! replay stall   --input F --dir D --runs R
 //! replay many    --input F --sink replayring|fakesink --rings N --ring-seconds S --live-seconds L
 //! replay scan    --input F --runs R
 //! ```
+//!
+//! `--size WxH` (default 1920x1080) sets the caps' dimensions. Sink `gopbuffer` is
+//! `gopbuffer minimum-duration=S max-size-time=S ! fakesink` (gst-plugins-rs): it accepts only
+//! avc/hvc1, so its rows use `--format avc`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,7 +27,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +49,8 @@ fn main() {
 fn run() -> Result<()> {
     gst::init().map_err(|e| e.to_string())?;
     gstreplay::plugin_register_static().map_err(|e| e.to_string())?;
+    // gst-plugins-rs `gopbuffer`, the reference measured beside replayring (`--sinks gopbuffer`).
+    gstgopbuffer::plugin_register_static().map_err(|e| e.to_string())?;
     // `cargo bench` appends `--bench`; ignore it.
     let mut argv: Vec<String> = std::env::args()
         .skip(1)
@@ -151,12 +159,21 @@ struct Input {
     /// `avc`/`hvc1` (4-byte lengths, codec_data in the caps: what h264parse/h265parse
     /// negotiate with replayring) instead of the file's Annex B byte-stream.
     codec_data: Option<gst::Buffer>,
+    /// Width and height in the caps (`--size WxH`).
+    size: (i32, i32),
 }
 
 impl Input {
     /// `--input` and `--format byte-stream|avc` (avc means hvc1 for H.265).
     fn from_args(args: &Args, max_frames: Option<usize>) -> Result<Input> {
         let mut input = Input::open(args.str("input")?, max_frames)?;
+        if let Some(size) = args.opt("size") {
+            let (w, h) = size.split_once('x').ok_or("--size WxH")?;
+            input.size = (
+                w.parse().map_err(|_| "--size WxH")?,
+                h.parse().map_err(|_| "--size WxH")?,
+            );
+        }
         match args.opt("format").unwrap_or("byte-stream") {
             "byte-stream" => {}
             "avc" => input.codec_data = Some(input.decoder_config()?),
@@ -217,6 +234,8 @@ impl Input {
         let mut out = Vec::with_capacity(map.len());
         gstreplay::clip_writer::write_pieces(&mut out, map.as_slice(), &pieces)
             .map_err(|e| e.to_string())?;
+        // avc can be a few bytes longer than Annex B: no doubled capacity left in the buffer.
+        out.shrink_to_fit();
         Ok(gst::Buffer::from_mut_slice(out))
     }
 
@@ -286,6 +305,7 @@ impl Input {
             codec,
             frames,
             codec_data: None,
+            size: (1920, 1080),
         })
     }
 
@@ -297,8 +317,8 @@ impl Input {
         let mut caps = gst::Caps::builder(name)
             .field("stream-format", self.format_name())
             .field("alignment", "au")
-            .field("width", 1920i32)
-            .field("height", 1080i32)
+            .field("width", self.size.0)
+            .field("height", self.size.1)
             .field("framerate", gst::Fraction::new(FPS as i32, 1))
             .build();
         if let Some(record) = &self.codec_data {
@@ -390,19 +410,34 @@ impl Feed {
         caps: &gst::Caps,
         n: usize,
     ) -> Result<Feed> {
-        let sink = match kind {
-            "replayring" => gst::ElementFactory::make("replayring")
-                .property("max-duration", (ring_seconds * 1e9) as u64)
-                .property("max-bytes", max_bytes)
-                .build(),
-            "fakesink" => gst::ElementFactory::make("fakesink")
+        let fakesink = || {
+            gst::ElementFactory::make("fakesink")
                 .property("sync", false)
                 .property("async", false)
+                .build()
+        };
+        let ring_ns = (ring_seconds * 1e9) as u64;
+        let sink = match kind {
+            "replayring" => gst::ElementFactory::make("replayring")
+                .property("max-duration", ring_ns)
+                .property("max-bytes", max_bytes)
+                .build(),
+            "fakesink" => fakesink(),
+            // gopbuffer keeps only `minimum-duration` (default 1 s) and caps at
+            // `max-size-time`; both at the ring's duration make it hold a full ring.
+            "gopbuffer" => gst::ElementFactory::make("gopbuffer")
+                .property("minimum-duration", ring_ns)
+                .property("max-size-time", ring_ns)
                 .build(),
             other => return Err(format!("unknown sink {other}")),
         }
         .map_err(|e| e.to_string())?;
         pipeline.add(&sink).map_err(|e| e.to_string())?;
+        if kind == "gopbuffer" {
+            let downstream = fakesink().map_err(|e| e.to_string())?;
+            pipeline.add(&downstream).map_err(|e| e.to_string())?;
+            sink.link(&downstream).map_err(|e| e.to_string())?;
+        }
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| e.to_string())?;
@@ -412,6 +447,7 @@ impl Feed {
         src.set_active(true).map_err(|e| e.to_string())?;
         let sinkpad = sink
             .static_pad("video")
+            .or_else(|| sink.static_pad("video_sink"))
             .or_else(|| sink.static_pad("sink"))
             .ok_or("no sink pad")?;
         src.link(&sinkpad).map_err(|e| e.to_string())?;
@@ -756,13 +792,15 @@ fn bench_steady(args: &Args) -> Result<()> {
                 .emit();
         }
         let fake = per_run.iter().find(|p| p.0 == "fakesink").map(|p| p.1);
-        let ring = per_run.iter().find(|p| p.0 == "replayring").map(|p| p.1);
-        if let (Some(f), Some(r)) = (fake, ring) {
-            Record::new("steady-ratio")
-                .s("format", input.format_name())
-                .n("run", run as f64)
-                .n("ratio", r / f)
-                .emit();
+        for (sink, cpu) in per_run.iter().filter(|p| p.0 != "fakesink") {
+            if let Some(f) = fake {
+                Record::new("steady-ratio")
+                    .s("format", input.format_name())
+                    .s("sink", sink)
+                    .n("run", run as f64)
+                    .n("ratio", cpu / f)
+                    .emit();
+            }
         }
     }
     Ok(())
@@ -836,31 +874,64 @@ fn bench_fill(args: &Args) -> Result<()> {
 //    the ring's buffers are the only copy of the payload in this process)
 
 fn bench_memory(args: &Args) -> Result<()> {
-    let input = Input::open(args.str("input")?, None)?;
+    let sink = args.opt("sink").unwrap_or("replayring");
+    // `--format avc` (gopbuffer takes nothing else): each frame is converted into a new
+    // buffer and the Annex B one freed at once.
+    let input = Input::from_args(args, None)?;
     let ring_seconds = args.num("ring-seconds", 120.0)?;
     let max_bytes = args.num("max-bytes", HUGE_BYTES as f64)? as u64;
     let seconds = args.num("feed-seconds", input.frames.len() as f64 / FPS as f64)?;
     let count = (seconds * FPS as f64) as usize;
     let file = File::open(&input.path).map_err(|e| e.to_string())?;
-    let feed = Feed::new("replayring", ring_seconds, max_bytes, &input.caps())?;
+    let feed = Feed::new(sink, ring_seconds, max_bytes, &input.caps())?;
+    // gopbuffer has no stats: what it holds is what went in minus what came out of its src pad.
+    let (bytes_in, frames_in) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (bytes_out, frames_out) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    if sink == "gopbuffer" {
+        let (b, f) = (bytes_out.clone(), frames_out.clone());
+        feed.sink
+            .static_pad("video_src")
+            .ok_or("gopbuffer without video_src")?
+            .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let Some(buffer) = info.buffer() {
+                    b.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+                    f.fetch_add(1, Ordering::Relaxed);
+                }
+                gst::PadProbeReturn::Ok
+            });
+    }
+    let held = |field: &str| -> u64 {
+        if sink != "gopbuffer" {
+            return feed.stat(field);
+        }
+        let (i, o) = match field {
+            "bytes" => (&bytes_in, &bytes_out),
+            _ => (&frames_in, &frames_out),
+        };
+        i.load(Ordering::Relaxed) - o.load(Ordering::Relaxed)
+    };
     // Warm the allocator and the element with one GOP, then take the baseline.
     let (rss0, anon0) = rss();
     let mut max_seen = 0u64;
     let check_every = if max_bytes < HUGE_BYTES { 1 } else { 600 };
     for n in 0..count {
         let i = n % input.frames.len();
-        let mut b = read_frame(&file, &input.frames[i])?;
-        stamp(b.get_mut().unwrap(), n as u64, input.frames[i].keyframe);
+        let mut b = input.convert(read_frame(&file, &input.frames[i])?)?;
+        stamp(b.make_mut(), n as u64, input.frames[i].keyframe);
+        bytes_in.fetch_add(b.size() as u64, Ordering::Relaxed);
+        frames_in.fetch_add(1, Ordering::Relaxed);
         feed.push(b)?;
         if n % check_every == 0 {
-            max_seen = max_seen.max(feed.stat("bytes"));
+            max_seen = max_seen.max(held("bytes"));
         }
     }
-    let payload = feed.stat("bytes");
+    let payload = held("bytes");
     max_seen = max_seen.max(payload);
     let (rss1, anon1) = rss();
-    let frames = feed.stat("frames");
+    let frames = held("frames");
     Record::new("memory")
+        .s("sink", sink)
+        .s("format", input.format_name())
         .n("ring_s", ring_seconds)
         .n("fed_s", seconds)
         .n("max_bytes", max_bytes as f64)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The replayring benchmark suite: one command runs it all.
 #
-#   benches/run.sh            # full run (about 25 minutes on 2 cores, plus the one-time input)
+#   benches/run.sh            # full run (about 10 minutes on 2 cores, plus the one-time input;
+#                             # then benches/launcher.sh, about 3 minutes)
 #   benches/run.sh --quick    # fewer runs and sizes (a few minutes), same table
 #
 # Generates the input once (target/bench-input/, git-ignored), builds the bench driver
@@ -62,8 +63,8 @@ for T in tmpfs disk; do
         "$BIN" save --input $H264 --format $F --dir "$D" --target $T --label main \
             --ring-seconds 120 --runs $RUNS --mp4 $IN/h264_15M_120s.mp4 \
             --concat $IN/seg/list.txt --mp4mux 1 >>"$OUT"
-        "$BIN" save --input $IN/hevc_15M_20s.h265 --format $F --dir "$D" --target $T \
-            --label hevc --ring-seconds 120 --runs $RUNS --mp4mux 1 >>"$OUT"
+        "$BIN" save --input $IN/hevc_15M_120s.h265 --size 1280x720 --format $F --dir "$D" \
+            --target $T --label hevc --ring-seconds 120 --runs $RUNS --mp4mux 1 >>"$OUT"
     done
 done
 step "1b. save latency over ring sizes and bitrates (avc)"
@@ -82,13 +83,16 @@ step "1c. where the byte-stream save time goes: the start-code scan"
 "$BIN" scan --input $H264 --runs $RUNS >>"$OUT"
 
 step "2. streaming-thread cost per frame in steady state (10 s ring fed 120 s)"
+# gst-plugins-rs gopbuffer (+ fakesink) is the reference; it takes avc only.
 for F in avc byte-stream; do
-    "$BIN" steady --input $H264 --format $F --ring-seconds 10 --warm-seconds 20 --loops 5 \
-        --runs $STEADY_RUNS >>"$OUT"
+    SINKS=fakesink,replayring; [ $F = avc ] && SINKS=fakesink,replayring,gopbuffer
+    "$BIN" steady --input $H264 --format $F --sinks $SINKS --ring-seconds 10 --warm-seconds 20 \
+        --loops 5 --runs $STEADY_RUNS >>"$OUT"
 done
 step "2b. the same under callgrind (instructions per frame)"
 for F in avc byte-stream; do
-    for SINK in fakesink replayring; do
+    SINKS="fakesink replayring"; [ $F = avc ] && SINKS="fakesink replayring gopbuffer"
+    for SINK in $SINKS; do
         # Only the measured pushes are counted (frames - 600 warm-up frames).
         valgrind --tool=callgrind --toggle-collect='*measured_pushes*' \
             --callgrind-out-file=$RES/callgrind.$F.$SINK.out "$BIN" steady --input $H264 \
@@ -105,11 +109,15 @@ for i in $(seq $FILL_RUNS); do
     "$BIN" fill --input $H264 --format avc --sink replayring --ring-seconds 10 >>"$OUT"
 done
 
-step "3. memory with a full ring; max-bytes"
+step "3. memory with a full ring; max-bytes; gopbuffer (avc) and replayring fed the same way"
 for i in $(seq $MEM_RUNS); do
     "$BIN" memory --input $H264 --ring-seconds 120 >>"$OUT"
     "$BIN" memory --input $H264 --ring-seconds 60 >>"$OUT"
     "$BIN" memory --input $H264 --ring-seconds 120 --max-bytes 104857600 >>"$OUT"
+    for S in 120 60; do
+        "$BIN" memory --input $H264 --format avc --sink gopbuffer --ring-seconds $S >>"$OUT"
+        "$BIN" memory --input $H264 --format avc --sink replayring --ring-seconds $S >>"$OUT"
+    done
 done
 
 step "4. stalls: live 60 fps while a full-ring save runs"
@@ -126,3 +134,8 @@ done
 
 rm -rf "$TMPFS" "$DISK"
 /usr/bin/python3 benches/report.py "$OUT"
+
+# 6. End to end with the launcher's own pipelines (docs/benchmarks-launcher.md).
+if [ "$QUICK" = 0 ]; then
+    benches/launcher.sh
+fi
