@@ -204,14 +204,7 @@ fn nvenc(element: Node, preset: &Preset, fps: u32, platform: Platform) -> Node {
                 .with("gop-size", gop)
                 .with("zero-reorder-delay", true);
             match preset.rate_control {
-                RateControl::Cbr => {
-                    let kbps = preset.bitrate_kbps.unwrap_or_default();
-                    element
-                        .with("rate-control", "cbr")
-                        .with("bitrate", kbps)
-                        .with("max-bitrate", kbps)
-                        .with("vbv-buffer-size", preset.vbv_kbits().unwrap_or_default())
-                }
+                RateControl::Cbr => nvenc_cbr(element, "rate-control", preset),
                 RateControl::Constqp => {
                     // qp-b must be set too: 1.22.0-1.22.1 copy it into the B-frame QP unchecked.
                     let qp = preset.qp.unwrap_or_default();
@@ -230,20 +223,24 @@ fn nvenc(element: Node, preset: &Preset, fps: u32, platform: Platform) -> Node {
                 .with("gop-size", gop)
                 .with("zerolatency", true);
             match preset.rate_control {
-                RateControl::Cbr => {
-                    let kbps = preset.bitrate_kbps.unwrap_or_default();
-                    element
-                        .with("rc-mode", "cbr")
-                        .with("bitrate", kbps)
-                        .with("max-bitrate", kbps)
-                        .with("vbv-buffer-size", preset.vbv_kbits().unwrap_or_default())
-                }
+                RateControl::Cbr => nvenc_cbr(element, "rc-mode", preset),
                 RateControl::Constqp => element
                     .with("rc-mode", "constqp")
                     .with("qp-const", preset.qp.unwrap_or_default()),
             }
         }
     }
+}
+
+/// CBR on both NVENC implementations; only the rate-control property's name differs.
+/// Bitrates and VBV are in kbit (of 1024 bits: both sides of the 0.5 s ratio alike).
+fn nvenc_cbr(element: Node, rate_control_property: &str, preset: &Preset) -> Node {
+    let kbps = preset.bitrate_kbps.unwrap_or_default();
+    element
+        .with(rate_control_property, "cbr")
+        .with("bitrate", kbps)
+        .with("max-bitrate", kbps)
+        .with("vbv-buffer-size", preset.vbv_kbits().unwrap_or_default())
 }
 
 /// VA-API (va plugin, GStreamer 1.22): target-usage 7 is the fastest; `bitrate` and
