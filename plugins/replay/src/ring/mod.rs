@@ -13,11 +13,15 @@
 //!   first; when the current GOP alone would exceed the cap, the frames that do not fit are
 //!   dropped until the next keyframe (the kept part still starts at a keyframe and decodes).
 
+mod audio;
 mod gop;
+mod recording;
 mod snapshot;
 
+pub use audio::{AudioTrack, AudioTrackFormat, GapCounters, Packet, GAP_TOLERANCE};
 pub use gop::{Frame, Gop};
-pub use snapshot::{Clip, SelectError, Snapshot};
+pub use recording::{AudioPushOutcome, Recording};
+pub use snapshot::{AudioClip, Clip, NoAudio, SelectError, Snapshot};
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -155,8 +159,16 @@ impl<P: Clone, F> Ring<P, F> {
         }
     }
 
+    /// Evicts the GOPs that nothing presented from `time` on needs: every GOP followed by
+    /// a keyframe presented at or before `time` (clear-on-save releases a saved range).
+    pub fn evict_before(&mut self, time: i64) {
+        while self.second_gop_start().is_some_and(|start| start <= time) {
+            self.evict_oldest();
+        }
+    }
+
     /// Drops the oldest closed GOP. The open GOP is never evicted: it is the newest data.
-    fn evict_oldest(&mut self) -> bool {
+    pub(super) fn evict_oldest(&mut self) -> bool {
         let Some(gop) = self.closed.pop_front() else {
             return false;
         };
@@ -180,6 +192,11 @@ impl<P: Clone, F> Ring<P, F> {
             .iter()
             .map(|gop| &**gop)
             .chain(self.open.as_ref())
+    }
+
+    /// Presentation time of the oldest keyframe.
+    pub fn start(&self) -> Option<i64> {
+        self.gops().next().map(Gop::start)
     }
 
     /// Presentation end of the newest data (max PTS + duration), in stream nanoseconds.
@@ -214,13 +231,21 @@ impl<P: Clone, F> Ring<P, F> {
     /// A consistent copy of the ring that shares the payloads: cheap enough to take on the
     /// streaming thread (one refcount per GOP, plus one per frame of the open GOP).
     pub fn snapshot(&self) -> Snapshot<P, F> {
+        Snapshot::new(self.shared_gops(), Vec::new())
+    }
+
+    /// The GOPs, shared; the open one copied (its frame list, not the payloads).
+    fn shared_gops(&self) -> Vec<Arc<Gop<P, F>>> {
         let mut gops: Vec<Arc<Gop<P, F>>> = self.closed.iter().cloned().collect();
         if let Some(open) = &self.open {
             gops.push(Arc::new(open.clone()));
         }
-        Snapshot::new(gops)
+        gops
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod recording_tests;

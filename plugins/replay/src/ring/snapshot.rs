@@ -1,17 +1,32 @@
 //! Choosing the frames of a clip from a snapshot of the ring (the cut rule).
 
+use std::ops::Range;
 use std::sync::Arc;
 
+use super::audio::{AudioTrackFormat, Packet};
 use super::{Frame, Gop};
 
-/// The ring as it was when a save was requested. Shares GOPs and payloads with the ring.
-pub struct Snapshot<P, F> {
+/// The audio format of a ring without audio tracks.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoAudio {}
+
+impl AudioTrackFormat for NoAudio {
+    fn decoder_preroll(&self) -> i64 {
+        match *self {}
+    }
+}
+
+/// The ring as it was when a save was requested, extended by what a post-roll adds. Shares
+/// GOPs and payloads with the ring.
+pub struct Snapshot<P, F, A = NoAudio> {
     gops: Vec<Arc<Gop<P, F>>>,
+    /// (track number, packets) for each audio track.
+    audio: Vec<(usize, Vec<Packet<P, A>>)>,
 }
 
 /// The frames a clip is written from, and what of them is presented.
 #[derive(Debug)]
-pub struct Clip<P, F> {
+pub struct Clip<P, F, A = NoAudio> {
     pub format: Arc<F>,
     /// Decode order; the first is a keyframe.
     pub frames: Vec<Frame<P>>,
@@ -20,78 +35,179 @@ pub struct Clip<P, F> {
     /// End of the last presented frame.
     pub presentation_end: i64,
     pub presented_frames: u64,
+    /// The audio tracks that have packets in the presented range, by track number.
+    pub audio: Vec<AudioClip<P, A>>,
 }
 
-impl<P, F> Clip<P, F> {
+impl<P, F, A> Clip<P, F, A> {
     pub fn presented_duration(&self) -> i64 {
         self.presentation_end - self.presentation_start
     }
+}
+
+/// The packets of one audio track for a clip.
+#[derive(Debug)]
+pub struct AudioClip<P, A> {
+    pub track: usize,
+    pub format: Arc<A>,
+    /// In order; the first ones may be decoder pre-roll, presented before `presentation`.
+    pub packets: Vec<Frame<P>>,
+    /// What of the packets is presented, within the video's presented range.
+    pub presentation: Range<i64>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SelectError {
     #[error("no keyframe buffered yet")]
     NoKeyframe,
+    #[error("the requested range ended before the oldest buffered keyframe")]
+    RangeEvicted,
+    #[error(
+        "no frame is presented in the requested range (already saved with clear-on-save, or empty)"
+    )]
+    NothingInRange,
 }
 
-impl<P: Clone, F> Snapshot<P, F> {
-    pub(super) fn new(gops: Vec<Arc<Gop<P, F>>>) -> Self {
-        Snapshot { gops }
+impl<P: Clone, F, A: AudioTrackFormat> Snapshot<P, F, A> {
+    pub(super) fn new(gops: Vec<Arc<Gop<P, F>>>, audio: Vec<(usize, Vec<Packet<P, A>>)>) -> Self {
+        Snapshot { gops, audio }
     }
 
     pub fn is_empty(&self) -> bool {
         self.gops.is_empty()
     }
 
+    /// Where the newest complete video ends: "now" for a save (see [`complete_end`]).
+    pub fn complete_end(&self) -> Option<i64> {
+        let run = newest_format_run(&self.gops)?;
+        Some(complete_end(run))
+    }
+
+    /// End of the newest packet of every audio track (None for a track without packets).
+    pub fn audio_ends(&self) -> impl Iterator<Item = Option<i64>> + '_ {
+        self.audio
+            .iter()
+            .map(|(_, packets)| packets.iter().map(|packet| packet.frame.end()).max())
+    }
+
+    /// Adds a frame that arrived after the snapshot was taken (post-roll). Delta frames that
+    /// do not continue the newest GOP in the same format are dropped, as the ring drops them.
+    pub fn push_video(&mut self, frame: Frame<P>, format: &Arc<F>) {
+        if frame.keyframe {
+            self.gops
+                .push(Arc::new(Gop::new(frame, Arc::clone(format))));
+            return;
+        }
+        if let Some(newest) = self.gops.last_mut() {
+            if Arc::ptr_eq(newest.format(), format) {
+                // Unique unless the ring's closed GOP is shared: then the GOP is copied.
+                Arc::make_mut(newest).push(frame);
+            }
+        }
+    }
+
+    /// Adds an audio packet that arrived after the snapshot was taken (post-roll).
+    pub fn push_audio(&mut self, track: usize, frame: Frame<P>, format: &Arc<A>) {
+        let packet = Packet {
+            frame,
+            format: Arc::clone(format),
+        };
+        match self.audio.iter_mut().find(|(number, _)| *number == track) {
+            Some((_, packets)) => packets.push(packet),
+            None => self.audio.push((track, vec![packet])),
+        }
+    }
+
     /// Selects the last `duration` nanoseconds, or everything buffered when less is.
+    pub fn select(&self, duration: i64) -> Result<Clip<P, F, A>, SelectError> {
+        let end = self.complete_end().ok_or(SelectError::NoKeyframe)?;
+        self.select_window(end.saturating_sub(duration)..end)
+    }
+
+    /// Selects what is presented in `window` (stream nanoseconds), to the frame.
     ///
-    /// The cut: the clip ends at the end of the newest frame that is certainly complete
-    /// (every frame presented before it has arrived) and starts `duration` earlier, on a
-    /// frame boundary (half a frame of tolerance absorbs nanosecond rounding). Decoding
-    /// starts at the last keyframe presented at or before that start. Only the newest run
-    /// of GOPs in one format is used, so a clip never mixes incompatible streams.
-    pub fn select(&self, duration: i64) -> Result<Clip<P, F>, SelectError> {
-        let run = self.newest_format_run().ok_or(SelectError::NoKeyframe)?;
-        let end = complete_end(run);
+    /// The cut: the clip presents the frames whose PTS is in the window (half a frame of
+    /// tolerance absorbs nanosecond rounding), no later than the newest frame that is
+    /// certainly complete (every frame presented before it has arrived). Decoding starts at
+    /// the last keyframe presented at or before the first of them. Only one run of GOPs in
+    /// one format is used (the one the window ends in), so a clip never mixes incompatible
+    /// streams. A window that starts before the oldest keyframe starts there.
+    ///
+    /// Each audio track contributes the packets that overlap the presented range, plus the
+    /// decoder pre-roll before it; its presented range is the video's, clipped to the audio
+    /// that exists.
+    pub fn select_window(&self, window: Range<i64>) -> Result<Clip<P, F, A>, SelectError> {
+        if self.gops.is_empty() {
+            return Err(SelectError::NoKeyframe);
+        }
+        let run =
+            format_run_ending_before(&self.gops, window.end).ok_or(SelectError::RangeEvicted)?;
         let tolerance = run[run.len() - 1].keyframe().duration / 2;
-        let wanted_start = end.saturating_sub(duration);
+        let complete = complete_end(run);
+        let presentable = |frame: &Frame<P>| {
+            frame.pts + tolerance >= window.start
+                && frame.pts + tolerance < window.end
+                && frame.pts < complete
+        };
 
         let first = run
             .iter()
-            .rposition(|gop| gop.start() <= wanted_start + tolerance)
+            .rposition(|gop| gop.start() <= window.start + tolerance)
             .unwrap_or(0);
-        let frames = decodable_frames(&run[first..], end);
-
-        let presentation_start = frames
-            .iter()
+        let candidates = || run[first..].iter().flat_map(|gop| gop.frames());
+        let presentation_start = candidates()
+            .filter(|frame| presentable(frame))
             .map(|frame| frame.pts)
-            .filter(|&pts| pts + tolerance >= wanted_start)
             .min()
-            .unwrap_or(run[first].start());
+            .ok_or(SelectError::NothingInRange)?;
+        let presentation_end = candidates()
+            .filter(|frame| presentable(frame))
+            .map(Frame::end)
+            .max()
+            .ok_or(SelectError::NothingInRange)?;
+        let frames = decodable_frames(&run[first..], presentation_end);
         let presented_frames = frames
             .iter()
-            .filter(|frame| frame.pts >= presentation_start && frame.pts < end)
+            .filter(|frame| frame.pts >= presentation_start && frame.pts < presentation_end)
             .count() as u64;
+        let presented = presentation_start..presentation_end;
+        let audio = self
+            .audio
+            .iter()
+            .filter_map(|(track, packets)| select_audio(*track, packets, &presented))
+            .collect();
 
         Ok(Clip {
             format: Arc::clone(run[first].format()),
             frames,
             presentation_start,
-            presentation_end: end,
+            presentation_end,
             presented_frames,
+            audio,
         })
     }
+}
 
-    /// The trailing GOPs that share the newest GOP's format.
-    fn newest_format_run(&self) -> Option<&[Arc<Gop<P, F>>]> {
-        let newest = self.gops.last()?;
-        let run_start = self
-            .gops
-            .iter()
-            .rposition(|gop| !Arc::ptr_eq(gop.format(), newest.format()))
-            .map_or(0, |different| different + 1);
-        Some(&self.gops[run_start..])
-    }
+/// The trailing GOPs that share the newest GOP's format.
+fn newest_format_run<P, F>(gops: &[Arc<Gop<P, F>>]) -> Option<&[Arc<Gop<P, F>>]> {
+    let newest = gops.last()?;
+    let run_start = gops
+        .iter()
+        .rposition(|gop| !Arc::ptr_eq(gop.format(), newest.format()))
+        .map_or(0, |different| different + 1);
+    Some(&gops[run_start..])
+}
+
+/// The run of GOPs in one format that holds the newest keyframe before `end`: a window in
+/// the past is cut from the stream as it was then.
+fn format_run_ending_before<P, F>(gops: &[Arc<Gop<P, F>>], end: i64) -> Option<&[Arc<Gop<P, F>>]> {
+    let last = gops.iter().rposition(|gop| gop.start() < end)?;
+    let format = gops[last].format();
+    let run_end = gops[last..]
+        .iter()
+        .position(|gop| !Arc::ptr_eq(gop.format(), format))
+        .map_or(gops.len(), |different| last + different);
+    newest_format_run(&gops[..run_end])
 }
 
 /// The latest presentation end before which no frame is missing.
@@ -140,4 +256,44 @@ fn decodable_frames<P: Clone, F>(gops: &[Arc<Gop<P, F>>], end: i64) -> Vec<Frame
     let last_presented = frames.iter().rposition(|frame| frame.pts < end);
     frames.truncate(last_presented.map_or(1, |index| index + 1));
     frames
+}
+
+/// The packets of one audio track for the presented range `presented`: those that overlap
+/// it, in the format of the last of them, preceded by the format's decoder pre-roll.
+fn select_audio<P: Clone, A: AudioTrackFormat>(
+    track: usize,
+    packets: &[Packet<P, A>],
+    presented: &Range<i64>,
+) -> Option<AudioClip<P, A>> {
+    let last = packets
+        .iter()
+        .rposition(|packet| packet.frame.pts < presented.end)?;
+    let format = &packets[last].format;
+    let run_start = packets[..last]
+        .iter()
+        .rposition(|packet| !Arc::ptr_eq(&packet.format, format))
+        .map_or(0, |different| different + 1);
+    let run = &packets[run_start..=last];
+    let first_presented = run
+        .iter()
+        .position(|packet| packet.frame.end() > presented.start)?;
+    let preroll_from = run[first_presented].frame.pts - format.decoder_preroll();
+    let first = run[..first_presented]
+        .iter()
+        .position(|packet| packet.frame.end() > preroll_from)
+        .unwrap_or(first_presented);
+    let audio_end = run.iter().map(|packet| packet.frame.end()).max()?;
+    let presentation = presented.start.max(run[first].frame.pts)..presented.end.min(audio_end);
+    if presentation.is_empty() {
+        return None;
+    }
+    Some(AudioClip {
+        track,
+        format: Arc::clone(format),
+        packets: run[first..]
+            .iter()
+            .map(|packet| packet.frame.clone())
+            .collect(),
+        presentation,
+    })
 }
