@@ -77,11 +77,11 @@ fn recording_in(
         let frame = video(index, 60);
         while audio(next_audio, audio_offset).pts < frame.end() {
             if audio(next_audio, audio_offset).pts >= 0 {
-                recording.push_audio(0, audio(next_audio, audio_offset), &audio_format, limits);
+                recording.push_audio(0, audio(next_audio, audio_offset), audio_format, limits);
             }
             next_audio += 1;
         }
-        recording.push_video(frame, &video_format, limits);
+        recording.push_video(frame, video_format, limits);
     }
     recording
 }
