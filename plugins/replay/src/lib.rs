@@ -8,6 +8,7 @@
 
 use gst::glib;
 
+pub mod audio_config;
 pub mod clip_writer;
 pub mod codec;
 pub mod mp4;

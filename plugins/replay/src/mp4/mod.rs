@@ -1,4 +1,5 @@
-//! MP4 (ISO BMFF) writing for passthrough muxing of encoded H.264/H.265.
+//! MP4 (ISO BMFF) writing for passthrough muxing of encoded H.264/H.265 video
+//! and AAC/Opus audio.
 //!
 //! Plain Rust with no GStreamer types: the caller describes the movie (tracks,
 //! sample entries, sample tables) and supplies the sample bytes; this module
@@ -8,6 +9,7 @@
 //! * [`StreamingWriter`] appends samples and writes `moov` at the end.
 //! * [`build_moov`] and [`ftyp`] are the builders both share.
 
+mod audio;
 pub mod boxes;
 mod movie;
 mod write;
@@ -15,6 +17,7 @@ mod write;
 #[cfg(test)]
 mod testutil;
 
+pub use audio::{AudioCodecConfig, AudioEntryError, AudioSampleEntry, OpusConfig, OpusHeadError};
 pub use movie::{
     build_moov, ftyp, Edit, Movie, MovieError, Sample, SampleEntry, Track, VideoSampleEntry,
 };

@@ -2,10 +2,11 @@
 //!
 //! Box layouts follow ISO/IEC 14496-12 (ISO base media file format) and
 //! 14496-15 (AVC/HEVC sample entries), in the shape FFmpeg's `movenc` and
-//! GStreamer's `qtmux` write them.
+//! GStreamer's `qtmux` write them. Audio sample entries are in [`super::audio`].
 
 use std::io;
 
+use super::audio::{write_audio_sample_entry, AudioEntryError, AudioSampleEntry};
 use super::boxes::{BoxTooLarge, BoxWriter};
 
 /// A visual sample entry (`avc1`, `avc3`, `hvc1`, `hev1`) with its decoder configuration.
@@ -31,6 +32,8 @@ pub struct VideoSampleEntry {
 pub enum SampleEntry {
     /// A video track.
     Video(VideoSampleEntry),
+    /// An audio track.
+    Audio(AudioSampleEntry),
 }
 
 /// One access unit of a track.
@@ -136,6 +139,15 @@ pub enum MovieError {
         /// Index of the track in [`Movie::tracks`].
         track: usize,
     },
+    /// An audio sample entry cannot be written as it is.
+    #[error("track {track}: {error}")]
+    InvalidAudioEntry {
+        /// Index of the track in [`Movie::tracks`].
+        track: usize,
+        /// What is wrong with it.
+        #[source]
+        error: AudioEntryError,
+    },
     /// A box outgrew its 32-bit size field.
     #[error(transparent)]
     BoxTooLarge(#[from] BoxTooLarge),
@@ -207,6 +219,14 @@ impl Track {
                 track: index,
                 count: self.samples.len(),
             });
+        }
+        if let SampleEntry::Audio(audio) = &self.entry {
+            audio
+                .validate()
+                .map_err(|error| MovieError::InvalidAudioEntry {
+                    track: index,
+                    error,
+                })?;
         }
         Ok(())
     }
@@ -385,7 +405,7 @@ fn write_tkhd(w: &mut BoxWriter, track: &Track, track_id: u32, duration: u64) {
         w.zeros(4 * 2); // reserved
         w.i16(0); // layer
         w.i16(0); // alternate_group
-        w.i16(0); // volume: 0 for video
+        w.i16(track_volume(&track.entry));
         w.zeros(2); // reserved
         write_matrix(w);
         w.u32(width);
@@ -393,11 +413,20 @@ fn write_tkhd(w: &mut BoxWriter, track: &Track, track_id: u32, duration: u64) {
     });
 }
 
+/// Track volume in 8.8 fixed point: full (1.0) for audio; the spec requires 0 for visual tracks.
+fn track_volume(entry: &SampleEntry) -> i16 {
+    match entry {
+        SampleEntry::Video(_) => 0,
+        SampleEntry::Audio(_) => 0x0100,
+    }
+}
+
 /// Display size as 16.16 fixed point: the coded size with the width scaled by
 /// the pixel aspect ratio, as FFmpeg and qtmux do, so players that only read
-/// `tkhd` show the picture undistorted.
+/// `tkhd` show the picture undistorted. Audio has no picture: 0 x 0.
 fn display_size_16_16(entry: &SampleEntry) -> (u32, u32) {
     match entry {
+        SampleEntry::Audio(_) => (0, 0),
         SampleEntry::Video(video) => {
             let width = u128::from(video.width) << 16;
             let height = u32::from(video.height) << 16;
@@ -459,6 +488,7 @@ fn write_mdhd(w: &mut BoxWriter, timescale: u32, duration: u64) {
 fn write_hdlr(w: &mut BoxWriter, entry: &SampleEntry) {
     let (handler_type, name): ([u8; 4], &str) = match entry {
         SampleEntry::Video(_) => (*b"vide", "VideoHandler"),
+        SampleEntry::Audio(_) => (*b"soun", "SoundHandler"),
     };
     w.with_full_box(*b"hdlr", 0, 0, |w| {
         w.u32(0); // pre_defined
@@ -475,6 +505,10 @@ fn write_media_header(w: &mut BoxWriter, entry: &SampleEntry) {
         SampleEntry::Video(_) => w.with_full_box(*b"vmhd", 0, 1, |w| {
             w.u16(0); // graphicsmode: copy
             w.zeros(2 * 3); // opcolor
+        }),
+        SampleEntry::Audio(_) => w.with_full_box(*b"smhd", 0, 0, |w| {
+            w.i16(0); // balance: centre
+            w.u16(0); // reserved
         }),
     }
 }
@@ -508,6 +542,7 @@ fn write_stsd(w: &mut BoxWriter, entry: &SampleEntry) {
         w.u32(1); // entry_count
         match entry {
             SampleEntry::Video(video) => write_visual_sample_entry(w, video),
+            SampleEntry::Audio(audio) => write_audio_sample_entry(w, audio),
         }
     });
 }

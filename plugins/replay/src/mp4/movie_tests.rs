@@ -4,9 +4,11 @@
 use proptest::prelude::*;
 
 use super::super::testutil::{
-    avc_entry, expand_sample_tables, hex_bytes, ipbb, parse_moov, parse_single_box, sample,
+    aac_entry, audio_track, avc_entry, expand_sample_tables, hex_bytes, ipbb, opus_entry,
+    opus_stereo_config, parse_audio_entry, parse_moov, parse_single_box, sample,
     sequential_offsets, video_track, Mp4Box, AVC_CONFIG_320X240_HEX,
 };
+use super::super::{AudioCodecConfig, AudioEntryError};
 use super::*;
 
 const IDENTITY: [u32; 9] = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x4000_0000];
@@ -150,7 +152,9 @@ fn tkhd_duration_is_the_edit_segment_when_there_is_an_edit() {
 }
 
 fn entry_with_par(par: Option<(u32, u32)>) -> SampleEntry {
-    let SampleEntry::Video(mut video) = avc_entry(720, 576);
+    let SampleEntry::Video(mut video) = avc_entry(720, 576) else {
+        unreachable!("avc_entry is a video entry");
+    };
     video.pixel_aspect_ratio = par;
     SampleEntry::Video(video)
 }
@@ -358,6 +362,153 @@ fn hevc_entry_keeps_its_fourccs() {
             (b"hvcC", &[1u8, 2, 3][..])
         );
     });
+}
+
+// ---------------------------------------------------------------------------
+// Audio tracks
+// ---------------------------------------------------------------------------
+
+/// One second of 48 kHz AAC frames beside one second of 25 fps video.
+fn video_and_audio_movie(audio: SampleEntry) -> Movie {
+    Movie {
+        timescale: 1000,
+        tracks: vec![
+            video_track(12_800, ipbb(25), None),
+            audio_track(audio, 48_000, vec![sample(300, 1024, 0, true); 47]),
+        ],
+    }
+}
+
+/// The `trak` boxes of a two-track moov: (video, audio).
+fn video_and_audio_traks<'a>(moov: &Mp4Box<'a>) -> (Mp4Box<'a>, Mp4Box<'a>) {
+    let traks: Vec<Mp4Box<'a>> = moov
+        .children()
+        .into_iter()
+        .filter(|b| &b.fourcc == b"trak")
+        .collect();
+    assert_eq!(traks.len(), 2);
+    (traks[0], traks[1])
+}
+
+fn audio_trak<'a>(moov: &Mp4Box<'a>) -> Mp4Box<'a> {
+    video_and_audio_traks(moov).1
+}
+
+#[test]
+fn audio_trak_has_the_sound_box_tree() {
+    for entry in [aac_entry(), opus_entry(opus_stereo_config())] {
+        with_moov(&video_and_audio_movie(entry.clone()), |moov| {
+            let trak = audio_trak(&moov);
+            assert_eq!(trak.child_types(), ["tkhd", "mdia"]);
+            assert_eq!(trak.path("mdia").child_types(), ["mdhd", "hdlr", "minf"]);
+            assert_eq!(
+                trak.path("mdia/minf").child_types(),
+                ["smhd", "dinf", "stbl"]
+            );
+            // Every audio sample is a sync sample and none is reordered: no stss, no ctts.
+            assert_eq!(
+                trak.path("mdia/minf/stbl").child_types(),
+                ["stsd", "stts", "stsc", "stsz", "stco"]
+            );
+            let (_, _, mut stsd) = trak.path("mdia/minf/stbl/stsd").full_box();
+            assert_eq!(stsd.u32(), 1, "entry_count");
+            let expected_fourcc = match &entry {
+                SampleEntry::Audio(audio) => match audio.codec {
+                    AudioCodecConfig::Aac { .. } => *b"mp4a",
+                    AudioCodecConfig::Opus(_) => *b"Opus",
+                },
+                SampleEntry::Video(_) => unreachable!("audio entries only"),
+            };
+            let audio_entry = parse_audio_entry(&parse_single_box(stsd.rest()));
+            assert_eq!(audio_entry.fourcc, expected_fourcc);
+            assert_eq!(audio_entry.channel_count, 2);
+        });
+    }
+}
+
+#[test]
+fn audio_tkhd_has_full_volume_and_no_size() {
+    with_moov(&video_and_audio_movie(aac_entry()), |moov| {
+        let (version, flags, mut f) = audio_trak(&moov).child(b"tkhd").full_box();
+        assert_eq!((version, flags), (0, 7), "enabled | in_movie | in_preview");
+        assert_eq!((f.u32(), f.u32()), (0, 0), "creation/modification time");
+        assert_eq!(f.u32(), 2, "track_ID");
+        assert_eq!(f.u32(), 0, "reserved");
+        // 47 * 1024 / 48000 s = 1002.67 ms, rounded up.
+        assert_eq!(f.u32(), 1003, "duration");
+        assert_eq!(f.bytes(8), &[0; 8], "reserved");
+        assert_eq!((f.i16(), f.i16()), (0, 0), "layer, alternate_group");
+        assert_eq!(f.i16(), 0x0100, "volume 1.0");
+        assert_eq!(f.u16(), 0, "reserved");
+        assert_eq!(read_matrix(&mut f), IDENTITY);
+        assert_eq!((f.u32(), f.u32()), (0, 0), "width, height");
+        f.assert_end();
+
+        let video_tkhd = video_and_audio_traks(&moov).0.child(b"tkhd");
+        let mut f = video_tkhd.full_box().2;
+        f.bytes(20 + 8 + 4);
+        assert_eq!(f.i16(), 0, "video keeps volume 0");
+    });
+}
+
+#[test]
+fn audio_hdlr_and_smhd_fields() {
+    with_moov(&video_and_audio_movie(aac_entry()), |moov| {
+        let trak = audio_trak(&moov);
+        let (version, flags, mut f) = trak.path("mdia/hdlr").full_box();
+        assert_eq!((version, flags), (0, 0));
+        assert_eq!(f.u32(), 0, "pre_defined");
+        assert_eq!(&f.fourcc(), b"soun");
+        assert_eq!(f.bytes(12), &[0; 12]);
+        assert_eq!(f.rest(), b"SoundHandler\0");
+
+        let smhd = trak.path("mdia/minf/smhd");
+        assert_eq!(smhd.size, 16);
+        let (version, flags, mut f) = smhd.full_box();
+        assert_eq!((version, flags), (0, 0));
+        assert_eq!(f.i16(), 0, "balance: centre");
+        assert_eq!(f.u16(), 0, "reserved");
+        f.assert_end();
+
+        let (_, _, _, tracks) = parse_moov(&moov);
+        assert_eq!(tracks[1].timescale, 48_000);
+        assert_eq!(tracks[1].media_duration, 47 * 1024);
+    });
+}
+
+#[test]
+fn audio_stss_lists_non_sync_samples_when_there_are_some() {
+    let mut movie = video_and_audio_movie(aac_entry());
+    movie.tracks[1].samples[3].sync = false;
+    with_moov(&movie, |moov| {
+        let stbl = audio_trak(&moov).path("mdia/minf/stbl");
+        let (samples, _, _) = expand_sample_tables(&stbl);
+        assert_eq!(samples, movie.tracks[1].samples);
+    });
+}
+
+#[test]
+fn invalid_audio_entries_are_rejected() {
+    let mut config = opus_stereo_config();
+    config.channel_mapping = vec![0, 1];
+    let movie = video_and_audio_movie(opus_entry(config));
+    let offsets = sequential_offsets(&movie, 0);
+    let error = build_moov(&movie, &offsets).unwrap_err();
+    assert_eq!(
+        error,
+        MovieError::InvalidAudioEntry {
+            track: 1,
+            error: AudioEntryError::OpusChannelMappingLength {
+                family: 0,
+                expected: 0,
+                given: 2
+            }
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "track 1: Opus channel mapping family 0 needs 0 channel mapping entries, 2 were given"
+    );
 }
 
 fn table(movie: &Movie, fourcc: &[u8; 4]) -> (u8, Vec<u32>) {
@@ -621,13 +772,22 @@ fn arbitrary_edit() -> impl Strategy<Value = Option<Edit>> {
     )
 }
 
+fn arbitrary_entry() -> impl Strategy<Value = SampleEntry> {
+    prop_oneof![
+        Just(avc_entry(320, 240)),
+        Just(aac_entry()),
+        Just(opus_entry(opus_stereo_config())),
+    ]
+}
+
 fn arbitrary_track() -> impl Strategy<Value = (Track, Vec<u64>)> {
     (
         1..=1_000_000u32,
         proptest::collection::vec((arbitrary_sample(), arbitrary_placement()), 1..60),
         arbitrary_edit(),
+        arbitrary_entry(),
     )
-        .prop_map(|(timescale, placed, edit)| {
+        .prop_map(|(timescale, placed, edit, entry)| {
             let mut offsets = Vec::with_capacity(placed.len());
             let mut next = 0u64;
             for (sample, placement) in &placed {
@@ -639,7 +799,13 @@ fn arbitrary_track() -> impl Strategy<Value = (Track, Vec<u64>)> {
                 next = offset + u64::from(sample.size);
             }
             let samples = placed.into_iter().map(|(sample, _)| sample).collect();
-            (video_track(timescale, samples, edit), offsets)
+            let track = Track {
+                timescale,
+                entry,
+                samples,
+                edit,
+            };
+            (track, offsets)
         })
 }
 

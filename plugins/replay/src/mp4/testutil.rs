@@ -1,7 +1,10 @@
 //! Test helpers: a small ISO BMFF reader that checks box sizes nest exactly,
 //! sample-table expansion, a minimal JSON parser for ffprobe output, fixtures.
 
-use super::{Edit, Movie, Sample, SampleEntry, Track, VideoSampleEntry};
+use super::{
+    AudioCodecConfig, AudioSampleEntry, Edit, Movie, OpusConfig, Sample, SampleEntry, Track,
+    VideoSampleEntry,
+};
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -47,6 +50,54 @@ pub fn video_track(timescale: u32, samples: Vec<Sample>, edit: Option<Edit>) -> 
         entry: avc_entry(320, 240),
         samples,
         edit,
+    }
+}
+
+/// The AudioSpecificConfig `avenc_aac` reports for 48 kHz stereo AAC LC.
+pub const AAC_CONFIG_48K_STEREO: [u8; 5] = [0x11, 0x90, 0x56, 0xe5, 0x00];
+
+pub fn aac_entry() -> SampleEntry {
+    SampleEntry::Audio(AudioSampleEntry {
+        channels: 2,
+        sample_rate: 48_000,
+        codec: AudioCodecConfig::Aac {
+            audio_specific_config: AAC_CONFIG_48K_STEREO.to_vec(),
+            avg_bitrate: 128_000,
+            max_bitrate: 160_000,
+            buffer_size: 6144,
+        },
+    })
+}
+
+/// Stereo Opus as `opusenc` describes it: family 0, 312 samples of pre-skip.
+pub fn opus_stereo_config() -> OpusConfig {
+    OpusConfig {
+        output_channels: 2,
+        pre_skip: 312,
+        input_sample_rate: 48_000,
+        output_gain: 0,
+        channel_mapping_family: 0,
+        stream_count: 1,
+        coupled_count: 1,
+        channel_mapping: Vec::new(),
+    }
+}
+
+pub fn opus_entry(config: OpusConfig) -> SampleEntry {
+    SampleEntry::Audio(AudioSampleEntry {
+        channels: u16::from(config.output_channels),
+        sample_rate: 48_000,
+        codec: AudioCodecConfig::Opus(config),
+    })
+}
+
+/// An audio track without an edit list.
+pub fn audio_track(entry: SampleEntry, timescale: u32, samples: Vec<Sample>) -> Track {
+    Track {
+        timescale,
+        entry,
+        samples,
+        edit: None,
     }
 }
 
@@ -284,6 +335,89 @@ impl<'a> Fields<'a> {
     pub fn assert_end(&self) {
         assert_eq!(self.remaining(), 0, "unread bytes at the end of a box");
     }
+}
+
+/// The fields of a version-0 AudioSampleEntry, then the boxes it holds.
+#[derive(Clone, Debug)]
+pub struct ParsedAudioEntry<'a> {
+    pub fourcc: [u8; 4],
+    pub data_reference_index: u16,
+    pub channel_count: u16,
+    pub sample_size: u16,
+    /// 16.16 fixed point.
+    pub sample_rate: u32,
+    pub children: Vec<Mp4Box<'a>>,
+}
+
+/// Reads an `mp4a` or `Opus` entry, asserting that its reserved fields are zero.
+pub fn parse_audio_entry<'a>(entry: &Mp4Box<'a>) -> ParsedAudioEntry<'a> {
+    let mut f = entry.fields();
+    assert_eq!(f.bytes(6), &[0; 6], "SampleEntry reserved");
+    let data_reference_index = f.u16();
+    assert_eq!(f.bytes(8), &[0; 8], "AudioSampleEntry reserved");
+    let channel_count = f.u16();
+    let sample_size = f.u16();
+    assert_eq!(f.u16(), 0, "pre_defined");
+    assert_eq!(f.u16(), 0, "reserved");
+    let sample_rate = f.u32();
+    ParsedAudioEntry {
+        fourcc: entry.fourcc,
+        data_reference_index,
+        channel_count,
+        sample_size,
+        sample_rate,
+        children: parse_boxes(f.rest()),
+    }
+}
+
+/// One MPEG-4 descriptor (ISO/IEC 14496-1 §8.3.3): tag, length-field size, payload.
+#[derive(Clone, Copy, Debug)]
+pub struct Descriptor<'a> {
+    pub tag: u8,
+    pub length_bytes: usize,
+    pub payload: &'a [u8],
+}
+
+/// Reads one descriptor from the start of `data`; returns it and the bytes after it.
+pub fn parse_descriptor(data: &[u8]) -> (Descriptor<'_>, &[u8]) {
+    let (&tag, mut rest) = data.split_first().expect("descriptor tag");
+    let mut len = 0usize;
+    let mut length_bytes = 0;
+    loop {
+        let (&byte, after) = rest.split_first().expect("descriptor length");
+        rest = after;
+        length_bytes += 1;
+        assert!(length_bytes <= 4, "descriptor length longer than 4 bytes");
+        len = (len << 7) | usize::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    assert!(
+        len <= rest.len(),
+        "descriptor {tag} of {len} bytes overruns its parent ({} left)",
+        rest.len()
+    );
+    let (payload, rest) = rest.split_at(len);
+    (
+        Descriptor {
+            tag,
+            length_bytes,
+            payload,
+        },
+        rest,
+    )
+}
+
+/// Splits `data` into descriptors, asserting that their lengths tile it exactly.
+pub fn parse_descriptors(mut data: &[u8]) -> Vec<Descriptor<'_>> {
+    let mut descriptors = Vec::new();
+    while !data.is_empty() {
+        let (descriptor, rest) = parse_descriptor(data);
+        descriptors.push(descriptor);
+        data = rest;
+    }
+    descriptors
 }
 
 // ---------------------------------------------------------------------------

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::super::testutil::{
-    ipbb, parse_boxes, parse_json, parse_moov, parse_single_box, sample, video_track, ParsedTrack,
-    FRAME,
+    audio_track, ipbb, opus_entry, parse_boxes, parse_json, parse_moov, parse_single_box, sample,
+    video_track, ParsedTrack, FRAME,
 };
-use super::super::{Edit, Movie, Sample};
+use super::super::{
+    AudioCodecConfig, AudioSampleEntry, Edit, Movie, OpusConfig, Sample, SampleEntry, Track,
+};
 use super::*;
 
 /// Recognisable bytes for sample `index` of `track`.
@@ -851,4 +853,265 @@ fn ffprobe_reads_a_streamed_file() {
     let probe = ffprobe(&path.0);
     assert_eq!(probe.field("streams").as_array().len(), 1);
     assert_probed_track(&probe, 0, &movie);
+}
+
+// ---------------------------------------------------------------------------
+// Audio: real AAC and Opus packets from GStreamer's encoders, read by FFmpeg
+// ---------------------------------------------------------------------------
+
+/// What an encoder produced: the caps it announced and its packets in order.
+struct EncodedAudio {
+    caps: gst::Caps,
+    packets: Vec<Vec<u8>>,
+}
+
+/// Runs `audiotestsrc` (`buffers` buffers of 1024 samples, 48 kHz stereo)
+/// through `encoder` and collects what comes out.
+fn encode_audio(encoder: &str, buffers: u32) -> EncodedAudio {
+    use gst::prelude::*;
+
+    gst::init().expect("GStreamer initializes");
+    let description = format!(
+        "audiotestsrc num-buffers={buffers} samplesperbuffer=1024 \
+         ! audio/x-raw,rate=48000,channels=2 ! {encoder} ! appsink name=sink sync=false"
+    );
+    let pipeline = gst::parse::launch(&description)
+        .unwrap_or_else(|error| panic!("{description}: {error} (is the encoder installed?)"))
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|sink| sink.downcast::<gst_app::AppSink>().ok())
+        .expect("the appsink");
+    pipeline.set_state(gst::State::Playing).expect("playing");
+
+    let mut caps = None;
+    let mut packets = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+        caps.get_or_insert_with(|| sample.caps().expect("caps").to_owned());
+        let buffer = sample.buffer().expect("a buffer");
+        packets.push(buffer.map_readable().expect("readable").to_vec());
+    }
+    let bus = pipeline.bus().expect("a bus");
+    if let Some(message) = bus.pop_filtered(&[gst::MessageType::Error]) {
+        panic!("{description}: {message:?}");
+    }
+    assert!(sink.is_eos(), "{description}: timed out before EOS");
+    pipeline.set_state(gst::State::Null).expect("stopped");
+    EncodedAudio {
+        caps: caps.expect("at least one packet"),
+        packets,
+    }
+}
+
+impl EncodedAudio {
+    fn caps_structure(&self) -> &gst::StructureRef {
+        self.caps.structure(0).expect("a caps structure")
+    }
+
+    /// AAC's `codec_data`: the AudioSpecificConfig.
+    fn codec_data(&self) -> Vec<u8> {
+        let codec_data = self
+            .caps_structure()
+            .get::<gst::Buffer>("codec_data")
+            .expect("codec_data in the AAC caps");
+        let bytes = codec_data.map_readable().expect("readable").to_vec();
+        bytes
+    }
+
+    /// Opus's first `streamheader` buffer: the OpusHead.
+    fn opus_head(&self) -> Vec<u8> {
+        let headers = self
+            .caps_structure()
+            .get::<gst::ArrayRef>("streamheader")
+            .expect("streamheader in the Opus caps");
+        let first = headers
+            .first()
+            .and_then(|value| value.get::<gst::Buffer>().ok())
+            .expect("a first streamheader buffer");
+        let bytes = first.map_readable().expect("readable").to_vec();
+        bytes
+    }
+
+    /// One sync sample per packet, each `duration` ticks long.
+    fn samples(&self, duration: u32) -> Vec<Sample> {
+        self.packets
+            .iter()
+            .map(|packet| sample(packet.len() as u32, duration, 0, true))
+            .collect()
+    }
+}
+
+/// Samples of AAC-LC and 20 ms Opus per packet, at 48 kHz.
+const AAC_FRAME_SAMPLES: u32 = 1024;
+const OPUS_FRAME_SAMPLES: u32 = 960;
+
+/// Two seconds of H.264 filler (as in the tests above) and `audio` as track 2.
+fn movie_with_audio(audio: Track) -> Movie {
+    Movie {
+        timescale: 1000,
+        tracks: vec![
+            video_track(12_800, samples_for_ffprobe(ipbb(50)), None),
+            audio,
+        ],
+    }
+}
+
+/// Writes `movie` with `write_faststart`: filler NAL units for the video
+/// track, the encoder's packets for the audio track.
+fn write_audio_movie(path: &Path, movie: &Movie, packets: &[Vec<u8>]) {
+    let mut file = io::BufWriter::new(std::fs::File::create(path).unwrap());
+    write_faststart(&mut file, movie, |out, track, index| match track {
+        0 => out.write_all(&filler_nal(movie.tracks[0].samples[index].size)),
+        _ => out.write_all(&packets[index]),
+    })
+    .unwrap();
+    file.into_inner().unwrap().sync_all().unwrap();
+}
+
+/// `ffprobe -show_streams -count_packets`: stream parameters and packet counts.
+fn ffprobe_streams(path: &Path) -> Vec<super::super::testutil::Json> {
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-count_packets",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .expect("this test needs ffprobe (Debian package ffmpeg) on PATH");
+    assert!(
+        output.status.success(),
+        "ffprobe failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = parse_json(&String::from_utf8(output.stdout).expect("UTF-8 JSON"));
+    json.field("streams").as_array().to_vec()
+}
+
+/// Decodes the audio track with FFmpeg and returns the number of samples per
+/// channel, failing on any message other than the H.264 decoder's.
+///
+/// The video track holds filler-data NAL units, no pictures, so the H.264
+/// decoder complains while FFmpeg probes the file; that is not under test here.
+fn ffmpeg_decoded_audio_samples(path: &Path, channels: usize) -> usize {
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:a", "-f", "s16le", "-"])
+        .output()
+        .expect("this test needs ffmpeg on PATH");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.starts_with("[h264 @") && !line.trim().is_empty())
+        .collect();
+    assert!(
+        output.status.success() && complaints.is_empty(),
+        "ffmpeg decode failed or complained: {stderr}"
+    );
+    let frame_bytes = channels * 2;
+    assert_eq!(output.stdout.len() % frame_bytes, 0, "whole s16le frames");
+    output.stdout.len() / frame_bytes
+}
+
+/// The audio stream's codec, layout and packet count as ffprobe reports them,
+/// and the video stream still intact beside it.
+fn assert_probed_audio(
+    path: &Path,
+    codec_name: &str,
+    channels: i64,
+    sample_rate: i64,
+    packets: usize,
+) {
+    let streams = ffprobe_streams(path);
+    assert_eq!(streams.len(), 2);
+    let video = &streams[0];
+    assert_eq!(video.field("codec_name").as_str(), "h264");
+    assert_eq!(video.field("nb_read_packets").as_i64(), 50);
+    let audio = &streams[1];
+    assert_eq!(audio.field("codec_type").as_str(), "audio");
+    assert_eq!(audio.field("codec_name").as_str(), codec_name);
+    assert_eq!(audio.field("channels").as_i64(), channels);
+    assert_eq!(audio.field("sample_rate").as_i64(), sample_rate);
+    assert_eq!(audio.field("time_base").as_str(), "1/48000");
+    assert_eq!(audio.field("nb_read_packets").as_i64(), packets as i64);
+}
+
+#[test]
+fn ffmpeg_decodes_an_aac_track_beside_h264() {
+    // 94 buffers of 1024 samples: two seconds, plus the encoder's priming frame.
+    let encoded = encode_audio("avenc_aac", 94);
+    let audio_specific_config = encoded.codec_data();
+    let parsed = crate::audio_config::AudioSpecificConfig::parse(&audio_specific_config).unwrap();
+    assert_eq!(
+        (parsed.sample_rate, parsed.channel_count()),
+        (48_000, Some(2))
+    );
+    let entry = SampleEntry::Audio(AudioSampleEntry {
+        channels: 2,
+        sample_rate: parsed.sample_rate,
+        codec: AudioCodecConfig::Aac {
+            audio_specific_config,
+            avg_bitrate: 0,
+            max_bitrate: 0,
+            buffer_size: 0,
+        },
+    });
+    let track = audio_track(entry, 48_000, encoded.samples(AAC_FRAME_SAMPLES));
+    let movie = movie_with_audio(track);
+    let path = TempFile::new("aac");
+    write_audio_movie(&path.0, &movie, &encoded.packets);
+
+    let packets = encoded.packets.len();
+    assert_probed_audio(&path.0, "aac", 2, 48_000, packets);
+    // Without an edit list nothing is trimmed: every packet decodes to one full frame.
+    assert_eq!(
+        ffmpeg_decoded_audio_samples(&path.0, 2),
+        packets * AAC_FRAME_SAMPLES as usize
+    );
+}
+
+#[test]
+fn ffmpeg_decodes_an_opus_track_beside_h264() {
+    let encoded = encode_audio("opusenc frame-size=20", 94);
+    let config = OpusConfig::from_opus_head(&encoded.opus_head()).unwrap();
+    assert_eq!(
+        (config.output_channels, config.channel_mapping_family),
+        (2, 0)
+    );
+    let pre_skip = u64::from(config.pre_skip);
+    assert!(pre_skip > 0, "opusenc primes the decoder");
+    let packets = encoded.packets.len();
+    let coded_samples = (packets * OPUS_FRAME_SAMPLES as usize) as u64;
+    // The trimming edit the Opus mapping asks for, in a movie timescale that
+    // keeps it exact: skip the priming, present everything after it.
+    let trimming_edit = Edit {
+        media_time: pre_skip as i64,
+        segment_duration: coded_samples - pre_skip,
+    };
+    for edit in [None, Some(trimming_edit)] {
+        let mut track = audio_track(
+            opus_entry(config.clone()),
+            48_000,
+            encoded.samples(OPUS_FRAME_SAMPLES),
+        );
+        track.edit = edit;
+        let mut movie = movie_with_audio(track);
+        movie.timescale = 48_000;
+        let path = TempFile::new(if edit.is_some() { "opus-edit" } else { "opus" });
+        write_audio_movie(&path.0, &movie, &encoded.packets);
+
+        assert_probed_audio(&path.0, "opus", 2, 48_000, packets);
+        // FFmpeg drops the pre-skip once: from dOps alone when there is no edit
+        // (which shows PreSkip was read big-endian), and not again with one.
+        assert_eq!(
+            ffmpeg_decoded_audio_samples(&path.0, 2) as u64,
+            coded_samples - pre_skip,
+            "edit {edit:?}"
+        );
+    }
 }
