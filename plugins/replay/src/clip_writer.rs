@@ -5,9 +5,10 @@
 
 use std::io::Write;
 
+use crate::audio_format::AudioFormat;
 use crate::codec::{self, Piece};
 use crate::mp4::{self, Movie};
-use crate::ring::{Clip, Frame};
+use crate::ring::{AudioClip, Clip, Frame};
 use crate::sample_table::{self, SampleTiming};
 use crate::stream_format::{FormatError, StreamFormat};
 use crate::timing::TickClock;
@@ -21,8 +22,10 @@ pub struct ClipSummary {
     pub duration: u64,
     /// Frames presented.
     pub frames: u64,
-    /// Samples stored, including the decode-only lead-in from the keyframe.
+    /// Video samples stored, including the decode-only lead-in from the keyframe.
     pub samples: u64,
+    /// Audio tracks written beside the video.
+    pub audio_tracks: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,8 @@ pub enum ClipError {
     },
     #[error("frame {index} could not be read: it is not mappable")]
     Unmappable { index: usize },
+    #[error("audio track {track}: {reason}")]
+    Audio { track: usize, reason: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -47,8 +52,13 @@ struct PlannedSample {
     size: u32,
 }
 
+/// The packets of one audio track, mapped for reading.
+struct PlannedAudio {
+    packets: Vec<gst::MappedBuffer<gst::buffer::Readable>>,
+}
+
 pub fn write_clip<W: Write>(
-    clip: &Clip<gst::Buffer, StreamFormat>,
+    clip: &Clip<gst::Buffer, StreamFormat, AudioFormat>,
     out: &mut W,
 ) -> Result<ClipSummary, ClipError> {
     let format = &*clip.format;
@@ -66,14 +76,23 @@ pub fn write_clip<W: Write>(
             size: sample.size,
         })
         .collect();
-    let movie = sample_table::video_movie(
+    let mut movie = sample_table::video_movie(
         entry,
         &timings,
         format.framerate,
         clip.presentation_start..clip.presentation_end,
     );
-    let bytes = mp4::write_faststart(out, &movie, |out, _track, index| {
-        write_pieces(out, &planned[index].data, &planned[index].pieces)
+    let movie_clock = TickClock::new(timings[0].dts, movie.timescale);
+    let mut audio = Vec::with_capacity(clip.audio.len());
+    for track in &clip.audio {
+        let (planned_audio, audio_track) =
+            audio_track(track, &movie_clock, clip.presentation_start)?;
+        movie.tracks.push(audio_track);
+        audio.push(planned_audio);
+    }
+    let bytes = mp4::write_faststart(out, &movie, |out, track, index| match track {
+        0 => write_pieces(out, &planned[index].data, &planned[index].pieces),
+        audio_track => out.write_all(audio[audio_track - 1].packets[index].as_slice()),
     })?;
 
     Ok(ClipSummary {
@@ -81,7 +100,54 @@ pub fn write_clip<W: Write>(
         duration: presented_nanos(&movie),
         frames: clip.presented_frames,
         samples: planned.len() as u64,
+        audio_tracks: audio.len() as u32,
     })
+}
+
+/// An audio track of the clip: packets written as they are, timed on the video's clock.
+fn audio_track(
+    clip: &AudioClip<gst::Buffer, AudioFormat>,
+    movie_clock: &TickClock,
+    movie_start: i64,
+) -> Result<(PlannedAudio, mp4::Track), ClipError> {
+    let invalid = |reason: String| ClipError::Audio {
+        track: clip.track,
+        reason,
+    };
+    let packets = clip
+        .packets
+        .iter()
+        .map(|packet| packet.payload.clone().into_mapped_buffer_readable())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| invalid("a packet is not mappable".into()))?;
+    let timings: Vec<SampleTiming> = clip
+        .packets
+        .iter()
+        .zip(&packets)
+        .map(|(packet, data)| {
+            Ok(SampleTiming {
+                dts: packet.pts,
+                pts: packet.pts,
+                duration: packet.duration,
+                keyframe: true,
+                size: u32::try_from(data.len())
+                    .map_err(|_| invalid("a packet exceeds 4 GiB".into()))?,
+            })
+        })
+        .collect::<Result<_, ClipError>>()?;
+    let entry = clip
+        .format
+        .sample_entry()
+        .map_err(|err| invalid(err.to_string()))?;
+    let track = sample_table::audio_track(
+        entry,
+        clip.format.timescale(),
+        &timings,
+        clip.presentation.clone(),
+        movie_clock,
+        movie_start,
+    );
+    Ok((PlannedAudio { packets }, track))
 }
 
 /// The presented duration the file's edit list says, in nanoseconds.

@@ -1,14 +1,16 @@
 //! GStreamer plugin `replay`: instant replay of encoded video.
 //!
-//! - `replayring`: a RAM ring of encoded H.264/H.265 that saves clips to MP4 on demand.
+//! - `replayring`: a RAM ring of encoded H.264/H.265 (and AAC/Opus audio tracks) that saves
+//!   clips to MP4 on demand.
 //! - `mp4passmux`: passthrough MP4 muxing of encoded H.264/H.265.
 //!
-//! The pure logic lives in plain modules ([`ring`], [`mp4`], [`codec`], [`timing`]) that do
-//! not depend on GStreamer types, so it is tested on its own.
+//! The pure logic lives in plain modules ([`ring`], [`mp4`], [`codec`], [`audio_config`],
+//! [`timing`]) that do not depend on GStreamer types, so it is tested on its own.
 
 use gst::glib;
 
 pub mod audio_config;
+pub mod audio_format;
 pub mod clip_writer;
 pub mod codec;
 pub mod mp4;

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::mp4::{Edit, Movie, Sample, SampleEntry, Track, VideoSampleEntry};
+use crate::mp4::{AudioSampleEntry, Edit, Movie, Sample, SampleEntry, Track, VideoSampleEntry};
 use crate::timing::{self, TickClock};
 
 /// One access unit as the sample table sees it (stream nanoseconds, decode order).
@@ -71,8 +71,37 @@ pub fn video_movie(
             edit: Some(Edit {
                 media_time,
                 segment_duration: (clock.ticks(presentation.end) - media_time).max(0) as u64,
+                delay: 0,
             }),
         }],
+    }
+}
+
+/// An audio track beside a movie's video: its samples from the first packet on, and an edit
+/// list that presents `presentation` on the movie timeline, which starts at the video's
+/// `movie_start` on `movie_clock` (the video track's clock). Audio that starts after the
+/// video gets an empty edit first, so it plays at the time it was captured.
+pub fn audio_track(
+    entry: AudioSampleEntry,
+    timescale: u32,
+    timings: &[SampleTiming],
+    presentation: Range<i64>,
+    movie_clock: &TickClock,
+    movie_start: i64,
+) -> Track {
+    let clock = TickClock::new(timings.first().map_or(0, |t| t.dts), timescale);
+    let delay = movie_clock.ticks(presentation.start) - movie_clock.ticks(movie_start);
+    Track {
+        timescale,
+        entry: SampleEntry::Audio(entry),
+        samples: build(timings, &clock),
+        edit: Some(Edit {
+            media_time: clock.ticks(presentation.start),
+            segment_duration: (movie_clock.ticks(presentation.end)
+                - movie_clock.ticks(presentation.start))
+            .max(0) as u64,
+            delay: delay.max(0) as u64,
+        }),
     }
 }
 

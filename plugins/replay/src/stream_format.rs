@@ -119,6 +119,13 @@ impl StreamFormat {
         })
     }
 
+    pub fn codec_name(&self) -> &'static str {
+        match self.codec {
+            VideoCodec::H264 => "h264",
+            VideoCodec::H265 => "h265",
+        }
+    }
+
     /// Whether two formats come from equivalent caps (in-band parameter sets aside).
     pub fn same_caps(&self, other: &StreamFormat) -> bool {
         let caps_part = |format: &StreamFormat| StreamFormat {

@@ -56,6 +56,9 @@ pub struct Edit {
     pub media_time: i64,
     /// Length of the presented segment, in the movie timescale.
     pub segment_duration: u64,
+    /// Movie-timescale ticks of nothing before the segment (an empty edit first): the
+    /// track starts presenting that late, as audio that began after the video does.
+    pub delay: u64,
 }
 
 /// One track: its timescale, coding and sample table.
@@ -244,7 +247,7 @@ impl Track {
     /// `None` when the conversion overflows or a timescale is zero.
     pub fn presentation_duration(&self, movie_timescale: u32) -> Option<u64> {
         match self.edit {
-            Some(edit) => Some(edit.segment_duration),
+            Some(edit) => edit.delay.checked_add(edit.segment_duration),
             None => rescale_ceil(self.media_duration(), self.timescale, movie_timescale),
         }
     }
@@ -449,26 +452,36 @@ fn effective_pixel_aspect_ratio(video: &VideoSampleEntry) -> Option<(u32, u32)> 
     })
 }
 
+/// Media time of an empty edit: nothing is presented for its duration.
+const EMPTY_EDIT: i64 = -1;
+
 fn write_elst(w: &mut BoxWriter, edit: Edit) {
-    let media_time_v0 = i32::try_from(edit.media_time).ok();
-    let version = match media_time_v0 {
-        Some(_) if fits_version_0(edit.segment_duration) => 0,
-        _ => 1,
+    let mut entries = Vec::with_capacity(2);
+    if edit.delay > 0 {
+        entries.push((edit.delay, EMPTY_EDIT));
+    }
+    entries.push((edit.segment_duration, edit.media_time));
+    let version = if entries.iter().all(|&(duration, media_time)| {
+        fits_version_0(duration) && i32::try_from(media_time).is_ok()
+    }) {
+        0
+    } else {
+        1
     };
     w.with_full_box(*b"elst", version, 0, |w| {
-        w.u32(1); // entry_count
-        match media_time_v0 {
-            Some(media_time) if version == 0 => {
-                w.u32(u32::try_from(edit.segment_duration).unwrap_or(u32::MAX));
-                w.i32(media_time);
+        w.u32(entry_count(entries.len()));
+        for (segment_duration, media_time) in entries {
+            if version == 0 {
+                // Both fit: checked above.
+                w.u32(u32::try_from(segment_duration).unwrap_or(u32::MAX));
+                w.i32(i32::try_from(media_time).unwrap_or(-1));
+            } else {
+                w.u64(segment_duration);
+                w.i64(media_time);
             }
-            _ => {
-                w.u64(edit.segment_duration);
-                w.i64(edit.media_time);
-            }
+            w.i16(1); // media_rate_integer
+            w.i16(0); // media_rate_fraction
         }
-        w.i16(1); // media_rate_integer
-        w.i16(0); // media_rate_fraction
     });
 }
 

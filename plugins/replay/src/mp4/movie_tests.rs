@@ -61,6 +61,7 @@ fn moov_has_the_box_tree_players_expect() {
         Some(Edit {
             media_time: 512,
             segment_duration: 320,
+            delay: 0,
         }),
     );
     with_moov(&movie, |moov| {
@@ -140,6 +141,7 @@ fn tkhd_duration_is_the_edit_segment_when_there_is_an_edit() {
     let edit = Edit {
         media_time: 0,
         segment_duration: 777,
+        delay: 0,
     };
     let movie = one_track_movie(vec![sample(10, 512, 0, true); 100], Some(edit));
     let (_, movie_duration, _, tracks) = with_moov(&movie, |moov| parse_moov(&moov));
@@ -215,6 +217,7 @@ fn elst_fields_version_0() {
     let edit = Edit {
         media_time: 1024,
         segment_duration: 5000,
+        delay: 0,
     };
     let movie = one_track_movie(ipbb(4), Some(edit));
     with_moov(&movie, |moov| {
@@ -236,14 +239,17 @@ fn elst_switches_to_version_1_for_wide_values() {
         Edit {
             media_time: -1,
             segment_duration: u64::from(u32::MAX) + 5,
+            delay: 0,
         },
         Edit {
             media_time: i64::from(i32::MAX) + 1,
             segment_duration: 5,
+            delay: 0,
         },
         Edit {
             media_time: i64::from(i32::MIN) - 1,
             segment_duration: 5,
+            delay: 0,
         },
     ] {
         let movie = one_track_movie(ipbb(4), Some(edit));
@@ -257,6 +263,7 @@ fn elst_switches_to_version_1_for_wide_values() {
     let negative = Edit {
         media_time: -1,
         segment_duration: 10,
+        delay: 0,
     };
     let movie = one_track_movie(ipbb(4), Some(negative));
     with_moov(&movie, |moov| {
@@ -768,6 +775,7 @@ fn arbitrary_edit() -> impl Strategy<Value = Option<Edit>> {
         (media_time, segment).prop_map(|(media_time, segment_duration)| Edit {
             media_time,
             segment_duration,
+            delay: 0,
         }),
     )
 }

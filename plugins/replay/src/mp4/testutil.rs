@@ -489,17 +489,30 @@ pub fn parse_trak(trak: &Mp4Box<'_>) -> ParsedTrack {
     }
 }
 
+/// One edit, optionally after an empty edit (read back as `delay`).
 pub fn parse_elst(elst: &Mp4Box<'_>) -> Edit {
     let (version, _, mut fields) = elst.full_box();
-    assert_eq!(fields.u32(), 1, "one edit");
-    let segment_duration = fields.versioned_u64(version);
-    let media_time = fields.versioned_i64(version);
-    assert_eq!(fields.i16(), 1, "media_rate_integer");
-    assert_eq!(fields.i16(), 0, "media_rate_fraction");
+    let count = fields.u32();
+    assert!(count == 1 || count == 2, "{count} edits");
+    let mut entries = Vec::new();
+    for _ in 0..count {
+        let segment_duration = fields.versioned_u64(version);
+        let media_time = fields.versioned_i64(version);
+        assert_eq!(fields.i16(), 1, "media_rate_integer");
+        assert_eq!(fields.i16(), 0, "media_rate_fraction");
+        entries.push((segment_duration, media_time));
+    }
     fields.assert_end();
+    let delay = match entries.as_slice() {
+        [(delay, -1), _] => *delay,
+        [_] => 0,
+        other => panic!("an empty edit then a media edit expected, got {other:?}"),
+    };
+    let (segment_duration, media_time) = entries[entries.len() - 1];
     Edit {
         media_time,
         segment_duration,
+        delay,
     }
 }
 

@@ -796,7 +796,8 @@ fn ffprobe_reads_a_faststart_file() {
     let frames = 40;
     let edit = Edit {
         media_time: i64::from(FRAME), // the first frame's composition offset
-        segment_duration: frames as u64 * 40, // 40 frames of 40 ms
+        segment_duration: frames as u64 * 40, // 40 frames of 40 ms,
+        delay: 0,
     };
     let movie = Movie {
         timescale: 1000,
@@ -832,6 +833,7 @@ fn ffprobe_reads_a_streamed_file() {
     let edit = Edit {
         media_time: 0,
         segment_duration: 24 * 40,
+        delay: 0,
     };
     let movie = Movie {
         timescale: 1000,
@@ -1092,6 +1094,7 @@ fn ffmpeg_decodes_an_opus_track_beside_h264() {
     let trimming_edit = Edit {
         media_time: pre_skip as i64,
         segment_duration: coded_samples - pre_skip,
+        delay: 0,
     };
     for edit in [None, Some(trimming_edit)] {
         let mut track = audio_track(

@@ -1,7 +1,8 @@
-// Lock order: `settings` and `state` are never held together (the chain function copies the
-// settings first); `saves` is taken alone. No lock is held while posting a message, pushing
-// or joining a save thread.
+// Lock order: `settings` and `state` are never held together (callers copy the settings
+// first); `saves` is taken alone. No lock is held while posting a message, pushing or
+// joining a save thread.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::thread::JoinHandle;
@@ -11,16 +12,20 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
+use super::buffers::{self, DetachedBuffer};
+use super::pending::PendingSave;
+use super::request::{RequestDefaults, SaveRequest, REQUEST_STRUCTURE};
 use super::save::{SaveJob, SaveOutcome};
-use crate::ring::{Frame, Limits, PushOutcome, Ring};
-use crate::running_time;
-use crate::stream_format::{self, Packaging, StreamFormat};
+use super::stats::{self, ElementCounters};
+use crate::audio_format::{self, AudioFormat};
+use crate::ring::{AudioPushOutcome, Limits, PushOutcome, Recording, SelectError};
+use crate::stream_format::{self, StreamFormat};
 
 pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
         "replayring",
         gst::DebugColorFlags::empty(),
-        Some("Replay ring of encoded video"),
+        Some("Replay ring of encoded video and audio"),
     )
 });
 
@@ -28,6 +33,8 @@ const DEFAULT_MAX_DURATION: u64 = 120 * 1_000_000_000;
 const DEFAULT_MAX_BYTES: u64 = 500 * 1024 * 1024;
 const DEFAULT_LOCATION: &str = "replay-%Y%m%d-%H%M%S.mp4";
 const DEFAULT_SAVE_ON_EOS: bool = false;
+const DEFAULT_POST_ROLL: u64 = 0;
+const DEFAULT_CLEAR_ON_SAVE: bool = false;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -35,6 +42,8 @@ struct Settings {
     max_bytes: u64,
     location: String,
     save_on_eos: bool,
+    post_roll: u64,
+    clear_on_save: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +53,8 @@ impl Default for Settings {
             max_bytes: DEFAULT_MAX_BYTES,
             location: DEFAULT_LOCATION.to_owned(),
             save_on_eos: DEFAULT_SAVE_ON_EOS,
+            post_roll: DEFAULT_POST_ROLL,
+            clear_on_save: DEFAULT_CLEAR_ON_SAVE,
         }
     }
 }
@@ -55,43 +66,97 @@ impl Settings {
             max_bytes: self.max_bytes,
         }
     }
+
+    fn request_defaults(&self) -> RequestDefaults {
+        RequestDefaults {
+            post_roll: self.post_roll,
+            clear: self.clear_on_save,
+        }
+    }
 }
 
-struct State {
-    ring: Ring<gst::Buffer, StreamFormat>,
-    format: Option<Arc<StreamFormat>>,
+/// What one sink pad has seen of its stream.
+struct PadStream<F> {
+    format: Option<Arc<F>>,
     segment: gst::FormattedSegment<gst::ClockTime>,
+    eos: bool,
     /// Warnings already posted, so a persistent condition warns once per stream.
     warned_awaiting_keyframe: bool,
     warned_over_byte_limit: bool,
+}
+
+impl<F> Default for PadStream<F> {
+    fn default() -> Self {
+        PadStream {
+            format: None,
+            segment: gst::FormattedSegment::new(),
+            eos: false,
+            warned_awaiting_keyframe: false,
+            warned_over_byte_limit: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    recording: Recording<gst::Buffer, StreamFormat, AudioFormat>,
+    video: PadStream<StreamFormat>,
+    /// Decode time of the newest video frame: post-roll saves complete against it.
+    newest_video_dts: Option<i64>,
+    /// By `audio_%u` number.
+    audio: BTreeMap<usize, PadStream<AudioFormat>>,
+    /// Saves waiting for their post-roll.
+    pending: Vec<PendingSave>,
+    /// clear-on-save: later saves present nothing before this stream time.
+    cleared_until: Option<i64>,
     /// Frames copied out of an upstream buffer pool.
     pooled_copies: u64,
 }
 
 impl State {
-    /// Forgets the stream (buffers, caps, segment) but keeps the counters since start.
-    fn reset_stream(&mut self) {
-        let pooled_copies = self.pooled_copies;
-        let mut ring = std::mem::take(&mut self.ring);
-        ring.clear();
-        *self = State {
-            ring,
-            pooled_copies,
-            ..State::default()
-        };
-    }
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State {
-            ring: Ring::new(),
-            format: None,
-            segment: gst::FormattedSegment::new(),
-            warned_awaiting_keyframe: false,
-            warned_over_byte_limit: false,
-            pooled_copies: 0,
+    /// Forgets the streams (buffers, caps, segments) but keeps the pads and the counters.
+    fn reset_streams(&mut self) {
+        self.recording.clear();
+        self.video = PadStream::default();
+        self.newest_video_dts = None;
+        for pad in self.audio.values_mut() {
+            *pad = PadStream::default();
         }
+        self.cleared_until = None;
+    }
+
+    fn all_pads_eos(&self) -> bool {
+        self.video.eos && self.audio.values().all(|pad| pad.eos)
+    }
+
+    /// Takes the post-roll saves that are complete (all of them with `force`), releasing
+    /// what clear-on-save ones saved.
+    fn take_completed_saves(&mut self, force: bool, max_duration: i64) -> Vec<SaveJob> {
+        let newest_dts = self.newest_video_dts.unwrap_or(i64::MIN);
+        let live_audio_ends: Vec<Option<i64>> = self
+            .audio
+            .iter()
+            .filter(|(_, pad)| !pad.eos && pad.format.is_some())
+            .map(|(number, _)| {
+                self.recording
+                    .audio_track(*number)
+                    .and_then(|track| track.newest_end())
+            })
+            .collect();
+        let (complete, waiting): (Vec<PendingSave>, Vec<PendingSave>) =
+            std::mem::take(&mut self.pending)
+                .into_iter()
+                .partition(|save| force || save.is_complete(newest_dts, &live_audio_ends));
+        self.pending = waiting;
+        complete
+            .into_iter()
+            .map(|save| {
+                if save.clear {
+                    self.recording.evict_before(save.until(), max_duration);
+                }
+                save.job
+            })
+            .collect()
     }
 }
 
@@ -110,6 +175,42 @@ pub struct ReplayRing {
     saves: Mutex<Vec<JoinHandle<()>>>,
 }
 
+/// Which sink pad a pad function runs for.
+#[derive(Clone, Copy, Debug)]
+enum Track {
+    Video,
+    Audio(usize),
+}
+
+fn sink_pad(template: &gst::PadTemplate, name: Option<String>, track: Track) -> gst::Pad {
+    let mut builder = gst::Pad::builder_from_template(template);
+    if let Some(name) = name {
+        builder = builder.name(name);
+    }
+    builder
+        .chain_function(move |pad, parent, buffer| {
+            ReplayRing::catch_panic_pad_function(
+                parent,
+                || Err(gst::FlowError::Error),
+                |imp| match track {
+                    Track::Video => imp.video_chain(pad, buffer),
+                    Track::Audio(number) => imp.audio_chain(number, pad, buffer),
+                },
+            )
+        })
+        .event_function(move |pad, parent, event| {
+            ReplayRing::catch_panic_pad_function(
+                parent,
+                || false,
+                |imp| imp.sink_event(track, pad, event),
+            )
+        })
+        .query_function(|pad, parent, query| {
+            ReplayRing::catch_panic_pad_function(parent, || false, |imp| imp.sink_query(pad, query))
+        })
+        .build()
+}
+
 #[glib::object_subclass]
 impl ObjectSubclass for ReplayRing {
     const NAME: &'static str = "GstReplayRing";
@@ -118,31 +219,8 @@ impl ObjectSubclass for ReplayRing {
 
     fn with_class(klass: &Self::Class) -> Self {
         let template = klass.pad_template("video").expect("video pad template");
-        let video_pad = gst::Pad::builder_from_template(&template)
-            .chain_function(|pad, parent, buffer| {
-                ReplayRing::catch_panic_pad_function(
-                    parent,
-                    || Err(gst::FlowError::Error),
-                    |imp| imp.chain(pad, buffer),
-                )
-            })
-            .event_function(|pad, parent, event| {
-                ReplayRing::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| imp.sink_event(pad, event),
-                )
-            })
-            .query_function(|pad, parent, query| {
-                ReplayRing::catch_panic_pad_function(
-                    parent,
-                    || false,
-                    |imp| imp.sink_query(pad, query),
-                )
-            })
-            .build();
         ReplayRing {
-            video_pad,
+            video_pad: sink_pad(&template, None, Track::Video),
             settings: Mutex::default(),
             state: Mutex::default(),
             counters: SaveCounters::default(),
@@ -152,16 +230,11 @@ impl ObjectSubclass for ReplayRing {
 }
 
 impl ReplayRing {
-    fn chain(
-        &self,
-        pad: &gst::Pad,
-        buffer: gst::Buffer,
-    ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let limits = self.settings.lock().unwrap().limits();
-        // Copying out of a pool happens before the lock: saves snapshot the ring meanwhile.
-        let (buffer, copied) = match detach_from_pool(buffer) {
-            Ok(DetachedBuffer::Kept(buffer)) => (buffer, false),
-            Ok(DetachedBuffer::Copied(buffer)) => (buffer, true),
+    /// Copying out of a pool happens before the state lock: saves snapshot the ring meanwhile.
+    fn detach(&self, buffer: gst::Buffer) -> Result<(gst::Buffer, bool), gst::FlowError> {
+        match buffers::detach_from_pool(buffer) {
+            Ok(DetachedBuffer::Kept(buffer)) => Ok((buffer, false)),
+            Ok(DetachedBuffer::Copied(buffer)) => Ok((buffer, true)),
             Err(err) => {
                 gst::element_imp_error!(
                     self,
@@ -169,21 +242,31 @@ impl ReplayRing {
                     ("Cannot copy a pooled buffer"),
                     ["{}", err]
                 );
-                return Err(gst::FlowError::Error);
+                Err(gst::FlowError::Error)
             }
-        };
+        }
+    }
+
+    fn video_chain(
+        &self,
+        pad: &gst::Pad,
+        buffer: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = self.settings.lock().unwrap().clone();
+        let limits = settings.limits();
+        let (buffer, copied) = self.detach(buffer)?;
         let mut state = self.state.lock().unwrap();
-        let Some(mut format) = state.format.clone() else {
+        let Some(mut format) = state.video.format.clone() else {
             drop(state);
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ("Buffer before caps"));
             return Err(gst::FlowError::NotNegotiated);
         };
-        if let Some(updated) = byte_stream_parameter_sets(&format, &buffer) {
+        if let Some(updated) = buffers::byte_stream_parameter_sets(&format, &buffer) {
             format = Arc::new(updated);
-            state.format = Some(Arc::clone(&format));
+            state.video.format = Some(Arc::clone(&format));
         }
         state.pooled_copies += u64::from(copied);
-        let Some(frame) = frame_from_buffer(&state.segment, &format, buffer) else {
+        let Some(frame) = buffers::frame_from_buffer(&state.video.segment, &format, buffer) else {
             drop(state);
             gst::element_imp_error!(
                 self,
@@ -200,37 +283,124 @@ impl ReplayRing {
             frame.pts,
             frame.keyframe
         );
-        let outcome = state.ring.push(frame, &format, limits);
+        for pending in &mut state.pending {
+            pending.job.snapshot.push_video(frame.clone(), &format);
+        }
+        state.newest_video_dts = Some(
+            state
+                .newest_video_dts
+                .map_or(frame.dts, |dts| dts.max(frame.dts)),
+        );
+        let outcome = state.recording.push_video(frame, &format, limits);
         let warning = match outcome {
             PushOutcome::Stored => None,
-            PushOutcome::DroppedAwaitingKeyframe if !state.warned_awaiting_keyframe => {
-                state.warned_awaiting_keyframe = true;
+            PushOutcome::DroppedAwaitingKeyframe if !state.video.warned_awaiting_keyframe => {
+                state.video.warned_awaiting_keyframe = true;
                 Some("Dropping delta frames until the first keyframe (after start, a flush or a caps change)")
             }
-            PushOutcome::DroppedOverByteLimit if !state.warned_over_byte_limit => {
-                state.warned_over_byte_limit = true;
+            PushOutcome::DroppedOverByteLimit if !state.video.warned_over_byte_limit => {
+                state.video.warned_over_byte_limit = true;
                 Some(
                     "One GOP is larger than max-bytes: dropping its frames until the next keyframe",
                 )
             }
             _ => None,
         };
+        let completed = state.take_completed_saves(false, limits.max_duration);
         drop(state);
         if let Some(message) = warning {
             gst::element_imp_warning!(self, gst::StreamError::Decode, ("{}", message));
         }
+        completed.into_iter().for_each(|job| self.spawn_save(job));
         Ok(gst::FlowSuccess::Ok)
     }
 
-    fn sink_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
+    fn audio_chain(
+        &self,
+        number: usize,
+        pad: &gst::Pad,
+        buffer: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let limits = self.settings.lock().unwrap().limits();
+        let (buffer, copied) = self.detach(buffer)?;
+        let mut state = self.state.lock().unwrap();
+        state.pooled_copies += u64::from(copied);
+        let Some(stream) = state.audio.get(&number) else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let Some(format) = stream.format.clone() else {
+            drop(state);
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ("Buffer before caps on {}", pad.name())
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let Some(packet) = buffers::packet_from_buffer(&stream.segment, &format, buffer) else {
+            drop(state);
+            gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ("Audio buffer without timestamps on {}", pad.name()),
+                ["replayring places audio by its PTS to keep it in sync with the video"]
+            );
+            return Err(gst::FlowError::Error);
+        };
+        for pending in &mut state.pending {
+            pending
+                .job
+                .snapshot
+                .push_audio(number, packet.clone(), &format);
+        }
+        let outcome = state.recording.push_audio(number, packet, &format, limits);
+        let warn_over_limit = match outcome {
+            AudioPushOutcome::Stored { gap: Some(gap) } => {
+                gst::info!(CAT, obj = pad, "audio gap of {} ns", gap);
+                false
+            }
+            AudioPushOutcome::DroppedOverByteLimit => {
+                let stream = state.audio.get_mut(&number).expect("checked above");
+                !std::mem::replace(&mut stream.warned_over_byte_limit, true)
+            }
+            _ => false,
+        };
+        let completed = state.take_completed_saves(false, limits.max_duration);
+        drop(state);
+        if warn_over_limit {
+            gst::element_imp_warning!(
+                self,
+                gst::StreamError::Decode,
+                (
+                    "Audio on {} does not fit max-bytes beside the current GOP: dropping packets",
+                    pad.name()
+                )
+            );
+        }
+        completed.into_iter().for_each(|job| self.spawn_save(job));
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn sink_event(&self, track: Track, pad: &gst::Pad, event: gst::Event) -> bool {
         use gst::EventView;
         gst::log!(CAT, obj = pad, "event {:?}", event.type_());
         match event.view() {
-            EventView::Caps(caps) => self.set_caps(caps.caps()),
+            EventView::Caps(caps) => match track {
+                Track::Video => self.set_video_caps(caps.caps()),
+                Track::Audio(number) => self.set_audio_caps(number, pad, caps.caps()),
+            },
             EventView::Segment(segment) => match segment.segment().downcast_ref::<gst::ClockTime>()
             {
                 Some(segment) => {
-                    self.state.lock().unwrap().segment = segment.clone();
+                    let mut state = self.state.lock().unwrap();
+                    match track {
+                        Track::Video => state.video.segment = segment.clone(),
+                        Track::Audio(number) => {
+                            if let Some(stream) = state.audio.get_mut(&number) {
+                                stream.segment = segment.clone();
+                            }
+                        }
+                    }
                     true
                 }
                 None => {
@@ -243,13 +413,45 @@ impl ReplayRing {
                 }
             },
             EventView::FlushStop(_) => {
+                let max_duration = self.settings.lock().unwrap().limits().max_duration;
                 let mut state = self.state.lock().unwrap();
-                state.ring.clear();
-                state.segment = gst::FormattedSegment::new();
+                // Frames after a flush are on a new timeline: finish what waits for post-roll.
+                let completed = state.take_completed_saves(true, max_duration);
+                match track {
+                    Track::Video => {
+                        state.recording.clear_video();
+                        state.video.segment = gst::FormattedSegment::new();
+                        state.video.eos = false;
+                        state.newest_video_dts = None;
+                    }
+                    Track::Audio(number) => {
+                        state.recording.clear_audio(number);
+                        if let Some(stream) = state.audio.get_mut(&number) {
+                            stream.segment = gst::FormattedSegment::new();
+                            stream.eos = false;
+                        }
+                    }
+                }
+                state.cleared_until = None;
+                drop(state);
+                completed.into_iter().for_each(|job| self.spawn_save(job));
                 true
             }
             EventView::Eos(_) => {
-                self.finish_stream();
+                let mut state = self.state.lock().unwrap();
+                match track {
+                    Track::Video => state.video.eos = true,
+                    Track::Audio(number) => {
+                        if let Some(stream) = state.audio.get_mut(&number) {
+                            stream.eos = true;
+                        }
+                    }
+                }
+                let finished = state.all_pads_eos();
+                drop(state);
+                if finished {
+                    self.finish_stream();
+                }
                 true
             }
             _ => true,
@@ -264,18 +466,19 @@ impl ReplayRing {
         }
     }
 
-    fn set_caps(&self, caps: &gst::CapsRef) -> bool {
+    fn set_video_caps(&self, caps: &gst::CapsRef) -> bool {
         match StreamFormat::from_caps(caps) {
             Ok(format) => {
                 let mut state = self.state.lock().unwrap();
                 let unchanged = state
+                    .video
                     .format
                     .as_deref()
                     .is_some_and(|current| current.same_caps(&format));
                 if !unchanged {
-                    gst::debug!(CAT, imp = self, "new stream format {:?}", format);
-                    state.format = Some(Arc::new(format));
-                    state.warned_awaiting_keyframe = false;
+                    gst::debug!(CAT, imp = self, "new video format {:?}", format);
+                    state.video.format = Some(Arc::new(format));
+                    state.video.warned_awaiting_keyframe = false;
                 }
                 true
             }
@@ -291,66 +494,137 @@ impl ReplayRing {
         }
     }
 
-    /// EOS: saves in flight and the optional final save complete before EOS reaches the
-    /// bus, so an application that stops at EOS loses none of them.
-    fn finish_stream(&self) {
-        self.wait_for_saves();
-        let settings = self.settings.lock().unwrap().clone();
-        if settings.save_on_eos {
-            let (_id, handle) = self.start_save(0, None);
-            if let Some(handle) = handle {
-                let _ = handle.join();
+    fn set_audio_caps(&self, number: usize, pad: &gst::Pad, caps: &gst::CapsRef) -> bool {
+        match AudioFormat::from_caps(caps) {
+            Ok(format) => {
+                let mut state = self.state.lock().unwrap();
+                if let Some(stream) = state.audio.get_mut(&number) {
+                    if stream.format.as_deref() != Some(&format) {
+                        gst::debug!(CAT, obj = pad, "new audio format {:?}", format);
+                        stream.format = Some(Arc::new(format));
+                    }
+                }
+                true
             }
+            Err(err) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Format,
+                    ("Unsupported caps on {}", pad.name()),
+                    ["{}", err]
+                );
+                false
+            }
+        }
+    }
+
+    /// Every sink pad is at EOS: saves waiting for post-roll, saves in flight and the
+    /// optional final save complete before EOS reaches the bus, so an application that stops
+    /// at EOS loses none of them.
+    fn finish_stream(&self) {
+        let settings = self.settings.lock().unwrap().clone();
+        let completed = self
+            .state
+            .lock()
+            .unwrap()
+            .take_completed_saves(true, settings.limits().max_duration);
+        completed.into_iter().for_each(|job| self.spawn_save(job));
+        self.wait_for_saves();
+        if settings.save_on_eos {
+            let request = SaveRequest {
+                post_roll: 0,
+                ..SaveRequest::last(0, None, settings.request_defaults())
+            };
+            self.start_save(request);
+            self.wait_for_saves();
         }
         let element = self.obj();
         let _ = element.post_message(gst::message::Eos::builder().src(&*element).build());
     }
 
-    /// Starts a save of the last `duration` ns (0: `max-duration`) to `location` (None or
-    /// empty: the `location` template). Returns its id and the thread writing it.
-    fn start_save(
-        &self,
-        duration: u64,
-        location: Option<String>,
-    ) -> (String, Option<JoinHandle<()>>) {
+    /// Starts a save and returns its id. The clip is written on its own thread; with a
+    /// post-roll, once the end of its window has been captured.
+    fn start_save(&self, request: SaveRequest) -> String {
         let requested_at = Instant::now();
         let settings = self.settings.lock().unwrap().clone();
-        let snapshot = self.state.lock().unwrap().ring.snapshot();
         let sequence = self.counters.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let id = format!("{}-{}", self.obj().name(), sequence);
-        let duration = if duration == 0 {
-            settings.max_duration
-        } else {
-            duration
+        let location_template = request
+            .location
+            .clone()
+            .unwrap_or_else(|| settings.location.clone());
+
+        let mut state = self.state.lock().unwrap();
+        let snapshot = state.recording.snapshot();
+        let now = snapshot.complete_end();
+        let window = now
+            .ok_or_else(|| SelectError::NoKeyframe.to_string())
+            .and_then(|now| request.window(now, settings.max_duration, state.cleared_until));
+        let window = match window {
+            Ok(window) => window,
+            Err(error) => {
+                drop(state);
+                self.report(SaveOutcome::failed(&id, &location_template, error));
+                return id;
+            }
         };
+        gst::debug!(
+            CAT,
+            imp = self,
+            "save {} of {:?} ({:?})",
+            id,
+            window,
+            request
+        );
+        if request.clear {
+            state.cleared_until = Some(state.cleared_until.unwrap_or(i64::MIN).max(window.end));
+        }
         let job = SaveJob {
             id: id.clone(),
-            location_template: location
-                .filter(|l| !l.is_empty())
-                .unwrap_or(settings.location),
-            duration: i64::try_from(duration).unwrap_or(i64::MAX),
+            location_template,
+            window,
             snapshot,
             requested_at,
         };
-        gst::debug!(CAT, imp = self, "save {} of the last {} ns", id, duration);
+        let waits_for_post_roll = now.is_some_and(|now| job.window.end > now);
+        if waits_for_post_roll {
+            state.pending.push(PendingSave {
+                job,
+                clear: request.clear,
+            });
+            return id;
+        }
+        if request.clear {
+            state
+                .recording
+                .evict_before(job.window.end, settings.limits().max_duration);
+        }
+        drop(state);
+        self.spawn_save(job);
+        id
+    }
 
+    fn spawn_save(&self, job: SaveJob) {
+        let id = job.id.clone();
+        let location = job.location_template.clone();
         let element = self.obj().clone();
         let spawned = std::thread::Builder::new()
-            .name(format!("replayring-save-{sequence}"))
+            .name(format!("replayring-save-{id}"))
             .spawn(move || {
                 let outcome = job.run();
                 element.imp().report(outcome);
             });
         match spawned {
-            Ok(handle) => (id, Some(handle)),
-            Err(err) => {
-                self.report(SaveOutcome::failed(
-                    &id,
-                    "",
-                    format!("cannot start a save thread: {err}"),
-                ));
-                (id, None)
+            Ok(handle) => {
+                let mut saves = self.saves.lock().unwrap();
+                saves.retain(|handle| !handle.is_finished());
+                saves.push(handle);
             }
+            Err(err) => self.report(SaveOutcome::failed(
+                &id,
+                &location,
+                format!("cannot start a save thread: {err}"),
+            )),
         }
     }
 
@@ -389,74 +663,44 @@ impl ReplayRing {
 
     fn stats(&self) -> gst::Structure {
         let state = self.state.lock().unwrap();
-        let counters = state.ring.counters();
-        gst::Structure::builder("replayring-stats")
-            .field("duration", state.ring.duration().max(0) as u64)
-            .field("bytes", state.ring.bytes())
-            .field("frames", state.ring.frames())
-            .field("keyframes", state.ring.keyframes())
-            .field("evicted", counters.evicted_frames)
-            .field("dropped", counters.dropped_frames)
-            .field("copied", state.pooled_copies)
-            .field("saves", self.counters.saves.load(Ordering::Relaxed))
-            .field("failed-saves", self.counters.failed.load(Ordering::Relaxed))
-            .build()
+        let codec_of = |number: usize| {
+            state
+                .audio
+                .get(&number)
+                .and_then(|stream| stream.format.as_deref())
+                .map(AudioFormat::codec_name)
+        };
+        stats::structure(
+            &state.recording,
+            state.video.format.as_deref().map(StreamFormat::codec_name),
+            codec_of,
+            ElementCounters {
+                pooled_copies: state.pooled_copies,
+                saves: self.counters.saves.load(Ordering::Relaxed),
+                failed_saves: self.counters.failed.load(Ordering::Relaxed),
+                pending_saves: state.pending.len() as u64,
+            },
+        )
     }
-}
 
-enum DetachedBuffer {
-    Kept(gst::Buffer),
-    Copied(gst::Buffer),
-}
-
-/// Frames are kept by reference, except buffers that belong to an upstream pool: holding
-/// those for minutes would starve a bounded pool (hardware encoders), so they are copied
-/// into memory the ring owns and the pooled buffer goes back at once.
-fn detach_from_pool(buffer: gst::Buffer) -> Result<DetachedBuffer, gst::glib::BoolError> {
-    // SAFETY: `buffer` is a valid GstBuffer for the duration of the read; `pool` is a plain
-    // field that gstreamer-rs does not expose.
-    let pooled = unsafe { !(*buffer.as_ptr()).pool.is_null() };
-    if pooled {
-        Ok(DetachedBuffer::Copied(buffer.copy_deep()?))
-    } else {
-        Ok(DetachedBuffer::Kept(buffer))
+    fn emit_save(
+        args: &[glib::Value],
+        request: impl FnOnce(&Settings) -> Result<SaveRequest, String>,
+    ) -> Option<glib::Value> {
+        let element = args[0].get::<super::ReplayRing>().expect("signal arg");
+        let imp = element.imp();
+        let settings = imp.settings.lock().unwrap().clone();
+        let id = match request(&settings) {
+            Ok(request) => imp.start_save(request),
+            Err(error) => {
+                let sequence = imp.counters.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+                let id = format!("{}-{}", element.name(), sequence);
+                imp.report(SaveOutcome::failed(&id, "", error));
+                id
+            }
+        };
+        Some(id.to_value())
     }
-}
-
-/// A byte-stream keyframe that brings new parameter sets starts a new format.
-fn byte_stream_parameter_sets(
-    format: &StreamFormat,
-    buffer: &gst::BufferRef,
-) -> Option<StreamFormat> {
-    if format.packaging != Packaging::ByteStream
-        || buffer.flags().contains(gst::BufferFlags::DELTA_UNIT)
-    {
-        return None;
-    }
-    let map = buffer.map_readable().ok()?;
-    format.with_parameter_sets_of(map.as_slice())
-}
-
-/// The ring's view of a buffer: running-time timestamps and the keyframe flag.
-fn frame_from_buffer(
-    segment: &gst::FormattedSegment<gst::ClockTime>,
-    format: &StreamFormat,
-    buffer: gst::Buffer,
-) -> Option<Frame<gst::Buffer>> {
-    let times = running_time::buffer_times(segment, &buffer)?;
-    let frame_interval = || {
-        format
-            .framerate
-            .map(|(n, d)| 1_000_000_000i64 * d as i64 / n as i64)
-    };
-    Some(Frame {
-        pts: times.pts,
-        dts: times.dts,
-        duration: times.duration.or_else(frame_interval).unwrap_or(0),
-        keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
-        size: buffer.size() as u64,
-        payload: buffer,
-    })
 }
 
 impl ObjectImpl for ReplayRing {
@@ -468,7 +712,7 @@ impl ObjectImpl for ReplayRing {
                     .blurb(
                         "How much of the most recent stream the ring keeps, in nanoseconds. Whole GOPs are \
                          evicted, so once the stream has run this long the ring always holds at least this much \
-                         and at most one GOP more",
+                         and at most one GOP more. Audio tracks follow the video",
                     )
                     .minimum(1)
                     .default_value(DEFAULT_MAX_DURATION)
@@ -477,9 +721,9 @@ impl ObjectImpl for ReplayRing {
                 glib::ParamSpecUInt64::builder("max-bytes")
                     .nick("Maximum bytes")
                     .blurb(
-                        "Hard cap on the encoded bytes held, whatever the bitrate. Oldest GOPs are evicted first; \
-                         when the current GOP alone exceeds it, its frames are dropped until the next keyframe \
-                         and a warning is posted",
+                        "Hard cap on the encoded bytes held across all tracks, whatever the bitrate. Oldest \
+                         GOPs (and the audio beside them) are evicted first; when the current GOP alone exceeds \
+                         it, its frames are dropped until the next keyframe and a warning is posted",
                     )
                     .minimum(1)
                     .default_value(DEFAULT_MAX_BYTES)
@@ -498,18 +742,42 @@ impl ObjectImpl for ReplayRing {
                 glib::ParamSpecBoolean::builder("save-on-eos")
                     .nick("Save on EOS")
                     .blurb(
-                        "At end of stream, save the last max-duration to the location template. EOS reaches \
-                         the bus only once that file and any save still in flight are complete",
+                        "When every sink pad is at end of stream, save the last max-duration to the location \
+                         template. EOS reaches the bus only once that file and any save still in flight are \
+                         complete",
                     )
                     .default_value(DEFAULT_SAVE_ON_EOS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt64::builder("post-roll")
+                    .nick("Post-roll")
+                    .blurb(
+                        "Nanoseconds of what comes after a save request that the clip also includes (the last \
+                         20 s and the next 10 s). The file is written once that has been captured; capture and \
+                         other saves go on meanwhile. save-clip can set it per save",
+                    )
+                    .default_value(DEFAULT_POST_ROLL)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("clear-on-save")
+                    .nick("Clear on save")
+                    .blurb(
+                        "After a save, later saves start where it ended, so back-to-back clips never share a \
+                         frame, and the ring releases the saved range as eviction would. save-clip can set it \
+                         per save",
+                    )
+                    .default_value(DEFAULT_CLEAR_ON_SAVE)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb(
-                        "replayring-stats: duration (ns), bytes, frames and keyframes currently buffered; \
-                         evicted, dropped and copied frames (copied: taken out of an upstream buffer pool), \
-                         saves and failed-saves since start",
+                        "replayring-stats: duration (ns), bytes (all tracks), frames and keyframes currently \
+                         buffered; evicted, dropped and copied frames (copied: taken out of an upstream buffer \
+                         pool), saves, failed-saves and pending-saves (waiting for post-roll); tracks: one \
+                         structure per pad with codec, bytes and packets, and for audio evicted, gaps, \
+                         gap-duration (ns missing where timestamps jumped) and behind-video (ns the track \
+                         trails the video now: a source that stopped delivering)",
                     )
                     .read_only()
                     .build(),
@@ -520,24 +788,62 @@ impl ObjectImpl for ReplayRing {
 
     fn signals() -> &'static [glib::subclass::Signal] {
         static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
-            vec![glib::subclass::Signal::builder("save")
-                .param_types([u64::static_type(), Option::<String>::static_type()])
-                .return_type::<String>()
-                .action()
-                .class_handler(|args| {
-                    let element = args[0].get::<super::ReplayRing>().expect("signal arg");
-                    let duration = args[1].get::<u64>().expect("signal arg");
-                    let location = args[2].get::<Option<String>>().expect("signal arg");
-                    let imp = element.imp();
-                    let (id, handle) = imp.start_save(duration, location);
-                    if let Some(handle) = handle {
-                        let mut saves = imp.saves.lock().unwrap();
-                        saves.retain(|h| !h.is_finished());
-                        saves.push(handle);
-                    }
-                    Some(id.to_value())
-                })
-                .build()]
+            vec![
+                glib::subclass::Signal::builder("save")
+                    .param_types([u64::static_type(), Option::<String>::static_type()])
+                    .return_type::<String>()
+                    .action()
+                    .class_handler(|args| {
+                        ReplayRing::emit_save(args, |settings| {
+                            let duration = args[1].get::<u64>().expect("signal arg");
+                            let location = args[2].get::<Option<String>>().expect("signal arg");
+                            Ok(SaveRequest::last(
+                                duration,
+                                location,
+                                settings.request_defaults(),
+                            ))
+                        })
+                    })
+                    .build(),
+                glib::subclass::Signal::builder("save-range")
+                    .param_types([
+                        u64::static_type(),
+                        u64::static_type(),
+                        Option::<String>::static_type(),
+                    ])
+                    .return_type::<String>()
+                    .action()
+                    .class_handler(|args| {
+                        ReplayRing::emit_save(args, |settings| {
+                            let start_ago = args[1].get::<u64>().expect("signal arg");
+                            let end_ago = args[2].get::<u64>().expect("signal arg");
+                            let location = args[3].get::<Option<String>>().expect("signal arg");
+                            Ok(SaveRequest::range(
+                                start_ago,
+                                end_ago,
+                                location,
+                                settings.request_defaults(),
+                            ))
+                        })
+                    })
+                    .build(),
+                glib::subclass::Signal::builder("save-clip")
+                    .param_types([gst::Structure::static_type()])
+                    .return_type::<String>()
+                    .action()
+                    .class_handler(|args| {
+                        ReplayRing::emit_save(args, |settings| {
+                            let structure = args[1]
+                                .get::<Option<gst::Structure>>()
+                                .expect("signal arg")
+                                .ok_or_else(|| {
+                                    format!("save-clip needs a {REQUEST_STRUCTURE} structure")
+                                })?;
+                            SaveRequest::from_structure(&structure, settings.request_defaults())
+                        })
+                    })
+                    .build(),
+            ]
         });
         SIGNALS.as_ref()
     }
@@ -554,6 +860,8 @@ impl ObjectImpl for ReplayRing {
                     .unwrap_or_else(|| DEFAULT_LOCATION.to_owned())
             }
             "save-on-eos" => settings.save_on_eos = value.get().expect("type checked upstream"),
+            "post-roll" => settings.post_roll = value.get().expect("type checked upstream"),
+            "clear-on-save" => settings.clear_on_save = value.get().expect("type checked upstream"),
             other => unreachable!("unknown property {other}"),
         }
     }
@@ -568,6 +876,8 @@ impl ObjectImpl for ReplayRing {
                     "max-bytes" => settings.max_bytes.to_value(),
                     "location" => settings.location.to_value(),
                     "save-on-eos" => settings.save_on_eos.to_value(),
+                    "post-roll" => settings.post_roll.to_value(),
+                    "clear-on-save" => settings.clear_on_save.to_value(),
                     other => unreachable!("unknown property {other}"),
                 }
             }
@@ -589,9 +899,10 @@ impl ElementImpl for ReplayRing {
         static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
             gst::subclass::ElementMetadata::new(
                 "Replay ring",
-                "Sink/Video",
-                "Keeps the last N seconds of encoded H.264/H.265 in RAM and saves any part of it to MP4 on the \
-                 save action signal, without re-encoding, while capture goes on",
+                "Sink/Video/Audio",
+                "Keeps the last N seconds of encoded H.264/H.265 video, and AAC/Opus audio tracks, in RAM \
+                 and saves any part of it to MP4 on the save action signals, without re-encoding, while \
+                 capture goes on",
                 "gst-replay developers",
             )
         });
@@ -600,15 +911,80 @@ impl ElementImpl for ReplayRing {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            vec![gst::PadTemplate::new(
-                "video",
-                gst::PadDirection::Sink,
-                gst::PadPresence::Always,
-                &stream_format::video_sink_caps(),
-            )
-            .expect("video pad template")]
+            vec![
+                gst::PadTemplate::new(
+                    "video",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &stream_format::video_sink_caps(),
+                )
+                .expect("video pad template"),
+                gst::PadTemplate::new(
+                    "audio_%u",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Request,
+                    &audio_format::audio_sink_caps(),
+                )
+                .expect("audio pad template"),
+            ]
         });
         TEMPLATES.as_ref()
+    }
+
+    fn request_new_pad(
+        &self,
+        template: &gst::PadTemplate,
+        name: Option<&str>,
+        _caps: Option<&gst::Caps>,
+    ) -> Option<gst::Pad> {
+        let mut state = self.state.lock().unwrap();
+        let number = match name {
+            Some(name) => {
+                let number = name
+                    .strip_prefix("audio_")
+                    .and_then(|n| n.parse::<usize>().ok());
+                match number {
+                    Some(number) if !state.audio.contains_key(&number) => number,
+                    _ => {
+                        drop(state);
+                        gst::warning!(CAT, imp = self, "pad name {name} is not a free audio_%u");
+                        return None;
+                    }
+                }
+            }
+            None => (0..)
+                .find(|n| !state.audio.contains_key(n))
+                .expect("a free number"),
+        };
+        state.audio.insert(number, PadStream::default());
+        state.recording.add_audio_track(number);
+        drop(state);
+
+        let pad = sink_pad(
+            template,
+            Some(format!("audio_{number}")),
+            Track::Audio(number),
+        );
+        let element = self.obj();
+        if element.current_state() > gst::State::Ready {
+            let _ = pad.set_active(true);
+        }
+        element.add_pad(&pad).ok()?;
+        Some(pad)
+    }
+
+    fn release_pad(&self, pad: &gst::Pad) {
+        let number = pad
+            .name()
+            .strip_prefix("audio_")
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(number) = number {
+            let mut state = self.state.lock().unwrap();
+            state.audio.remove(&number);
+            state.recording.remove_audio_track(number);
+        }
+        let _ = pad.set_active(false);
+        let _ = self.obj().remove_pad(pad);
     }
 
     fn change_state(
@@ -616,13 +992,20 @@ impl ElementImpl for ReplayRing {
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::ReadyToPaused {
-            self.state.lock().unwrap().reset_stream();
+            self.state.lock().unwrap().reset_streams();
         }
         let success = self.parent_change_state(transition)?;
         if transition == gst::StateChange::PausedToReady {
             // Clips already requested are snapshots: finish them rather than lose them.
+            let max_duration = self.settings.lock().unwrap().limits().max_duration;
+            let completed = self
+                .state
+                .lock()
+                .unwrap()
+                .take_completed_saves(true, max_duration);
+            completed.into_iter().for_each(|job| self.spawn_save(job));
             self.wait_for_saves();
-            self.state.lock().unwrap().reset_stream();
+            self.state.lock().unwrap().reset_streams();
         }
         Ok(success)
     }

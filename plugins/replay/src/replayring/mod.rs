@@ -6,14 +6,19 @@
 //!     ! h264parse ! replayring max-duration=30000000000 save-on-eos=true location=clip.mp4
 //! ```
 //!
-//! Applications emit the `save` action signal and watch the bus for the `replay-saved`
-//! and `replay-failed` element messages.
+//! Audio tracks go to `audio_%u` request pads (`... ! avenc_aac ! ring.audio_0`).
+//! Applications emit the `save`, `save-range` or `save-clip` action signals and watch the
+//! bus for the `replay-saved` and `replay-failed` element messages.
 
 use gst::glib;
 use gst::prelude::*;
 
+mod buffers;
 mod imp;
+mod pending;
+mod request;
 mod save;
+mod stats;
 
 glib::wrapper! {
     pub struct ReplayRing(ObjectSubclass<imp::ReplayRing>) @extends gst::Element, gst::Object;

@@ -1,9 +1,11 @@
 //! One save: a snapshot of the ring written to its file on its own thread.
 
 use std::io::{BufWriter, Write};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::audio_format::AudioFormat;
 use crate::clip_writer::{self, ClipSummary};
 use crate::output_file::{self, PendingFile};
 use crate::ring::Snapshot;
@@ -15,9 +17,10 @@ const WRITE_BUFFER_BYTES: usize = 1 << 20;
 pub struct SaveJob {
     pub id: String,
     pub location_template: String,
-    /// Nanoseconds to save, counted back from the newest complete frame.
-    pub duration: i64,
-    pub snapshot: Snapshot<gst::Buffer, StreamFormat>,
+    /// The stream time (running time, ns) the clip presents.
+    pub window: Range<i64>,
+    /// The ring when the save was requested, plus what arrived during its post-roll.
+    pub snapshot: Snapshot<gst::Buffer, StreamFormat, AudioFormat>,
     pub requested_at: Instant,
 }
 
@@ -58,6 +61,7 @@ impl SaveOutcome {
                 .field("frames", saved.summary.frames)
                 .field("samples", saved.summary.samples)
                 .field("bytes", saved.summary.bytes)
+                .field("audio-tracks", saved.summary.audio_tracks)
                 .field("latency", saved.latency)
                 .build(),
             SaveOutcome::Failed(failed) => gst::Structure::builder("replay-failed")
@@ -89,7 +93,7 @@ impl SaveJob {
     fn write(&self, location: &str) -> Result<(PathBuf, ClipSummary), String> {
         let clip = self
             .snapshot
-            .select(self.duration)
+            .select_window(self.window.clone())
             .map_err(|err| err.to_string())?;
         let mut pending = PendingFile::create(location.as_ref(), &self.id)
             .map_err(|err| format!("cannot create a file beside {location}: {err}"))?;
