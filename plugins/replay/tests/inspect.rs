@@ -70,6 +70,13 @@ fn gst_inspect_documents_replayring() {
         "save-on-eos",
         "stats",
         "\"save\"",
+        "\"save-range\"",
+        "\"save-clip\"",
+        "post-roll",
+        "clear-on-save",
+        "audio_%u",
+        "audio/mpeg",
+        "audio/x-opus",
         "replay",
     ] {
         assert!(

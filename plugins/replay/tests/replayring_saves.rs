@@ -2,85 +2,10 @@
 
 mod common;
 
+use common::clips::*;
 use common::*;
 use gst::prelude::*;
-
-const FPS: u64 = 30;
-
-fn source(frames: u64) -> String {
-    format!("videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=160,height=120,framerate={FPS}/1")
-}
-
-/// `encoder ! parser`, teed into the ring and into a Matroska reference of the whole stream.
-fn ring_pipeline(
-    frames: u64,
-    encoder: &str,
-    parser: &str,
-    ring: &str,
-    reference: &Path,
-) -> gst::Pipeline {
-    parse(&format!(
-        "{} ! {encoder} ! {parser} ! tee name=t \
-         t. ! queue ! replayring name=ring {ring} \
-         t. ! queue ! matroskamux ! filesink location=\"{}\"",
-        source(frames),
-        reference.display()
-    ))
-}
-
 use std::path::Path;
-
-fn ring_of(pipeline: &gst::Pipeline) -> gst::Element {
-    pipeline.by_name("ring").unwrap()
-}
-
-/// Checks one saved clip against the reference decode: exact frame count and duration,
-/// decoding starts at a keyframe, presentation starts at 0, and every decoded picture equals
-/// the reference's picture at the same place. Returns the clip's index in the reference.
-fn check_clip(clip: &Path, reference_hashes: &[String], expected_frames: usize) -> usize {
-    let entries = ffprobe_entries(clip, "stream=nb_read_frames,duration:format=duration");
-    assert_eq!(
-        entries["nb_read_frames"],
-        expected_frames.to_string(),
-        "{}: presented frames",
-        clip.display()
-    );
-    let seconds = expected_frames as f64 / FPS as f64;
-    let duration: f64 = entries["duration"].parse().unwrap();
-    assert!(
-        (duration - seconds).abs() < 1e-6,
-        "{}: duration {duration}, wanted {seconds}",
-        clip.display()
-    );
-
-    let packets = ffprobe_packets(clip);
-    assert!(
-        packets[0].2,
-        "{}: the first sample is not a keyframe",
-        clip.display()
-    );
-    let first_shown = packets
-        .iter()
-        .map(|p| p.0)
-        .filter(|pts| *pts >= 0.0)
-        .fold(f64::MAX, f64::min);
-    assert_eq!(
-        first_shown,
-        0.0,
-        "{}: presentation does not start at 0",
-        clip.display()
-    );
-
-    let (hashes, errors) = decoded_frame_hashes(clip);
-    assert_eq!(errors, "", "{}: decode errors", clip.display());
-    assert_eq!(hashes.len(), expected_frames);
-    position_in(reference_hashes, &hashes).unwrap_or_else(|| {
-        panic!(
-            "{}: decoded frames are not a run of the source's frames",
-            clip.display()
-        )
-    })
-}
 
 #[test]
 fn h264_save_on_eos_keeps_the_last_max_duration_exactly() {

@@ -542,8 +542,9 @@ impl ReplayRing {
         let _ = element.post_message(gst::message::Eos::builder().src(&*element).build());
     }
 
-    /// Starts a save and returns its id. The clip is written on its own thread; with a
-    /// post-roll, once the end of its window has been captured.
+    /// Starts a save and returns its id. The clip is written on its own thread once the end
+    /// of its window has been captured on every track (at once, unless it has a post-roll or
+    /// the audio trails the video).
     fn start_save(&self, request: SaveRequest) -> String {
         let requested_at = Instant::now();
         let settings = self.settings.lock().unwrap().clone();
@@ -586,21 +587,14 @@ impl ReplayRing {
             snapshot,
             requested_at,
         };
-        let waits_for_post_roll = now.is_some_and(|now| job.window.end > now);
-        if waits_for_post_roll {
-            state.pending.push(PendingSave {
-                job,
-                clear: request.clear,
-            });
-            return id;
-        }
-        if request.clear {
-            state
-                .recording
-                .evict_before(job.window.end, settings.limits().max_duration);
-        }
+        state.pending.push(PendingSave {
+            job,
+            clear: request.clear,
+            requested_at_stream_time: now.unwrap_or(i64::MIN),
+        });
+        let completed = state.take_completed_saves(false, settings.limits().max_duration);
         drop(state);
-        self.spawn_save(job);
+        completed.into_iter().for_each(|job| self.spawn_save(job));
         id
     }
 

@@ -1,5 +1,6 @@
-//! Saves waiting for their post-roll: each collects the frames that arrive until the end of
-//! its window has been captured, then goes to a save thread like any other save.
+//! Saves waiting for their post-roll, or for audio to catch up with the video: each collects
+//! the frames that arrive until the end of its window has been captured on every track, then
+//! goes to a save thread.
 
 use super::save::SaveJob;
 
@@ -11,6 +12,8 @@ pub struct PendingSave {
     pub job: SaveJob,
     /// Whether the ring lets go of the saved range once the clip is taken.
     pub clear: bool,
+    /// Where the complete video ended when the save was requested.
+    pub requested_at_stream_time: i64,
 }
 
 impl PendingSave {
@@ -19,11 +22,14 @@ impl PendingSave {
         self.job.window.end
     }
 
-    /// Complete once a video frame decoded at or after the end has arrived (every frame
-    /// presented before it has then arrived too) and each live audio track reached it.
+    /// Complete once the video up to the end has arrived (a save without post-roll has it
+    /// at once; else a frame decoded at or after the end, since every frame presented before
+    /// it has then arrived too) and each live audio track reached it: audio encoders run a
+    /// few packets behind the video, and a clip should not lose its last sounds to that.
     pub fn is_complete(&self, newest_video_dts: i64, live_audio_ends: &[Option<i64>]) -> bool {
         let until = self.until();
-        if newest_video_dts < until {
+        let video_complete = self.requested_at_stream_time >= until || newest_video_dts >= until;
+        if !video_complete {
             return false;
         }
         let audio_caught_up = live_audio_ends

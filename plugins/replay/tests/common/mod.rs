@@ -2,6 +2,9 @@
 //! checked by decoding them with FFmpeg and with GStreamer.
 #![allow(dead_code)]
 
+pub mod av;
+pub mod clips;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, Once};
@@ -127,19 +130,16 @@ pub fn replay_messages<'a>(messages: &'a [gst::Structure], name: &str) -> Vec<&'
     messages.iter().filter(|m| m.name() == name).collect()
 }
 
-/// Emits `save` on `ring` from the streaming thread just before the buffer whose running
-/// time reaches `at`: the snapshot then holds exactly the frames before it. `requests` are (duration ns,
-/// location) pairs, emitted back to back. The returned ids fill in once emitted.
-pub fn save_at(
+/// Runs `action` on `ring` from the video streaming thread just before the first buffer
+/// whose running time reaches `at`: a snapshot then holds exactly the frames before it.
+pub fn at_running_time(
     ring: &gst::Element,
     at: gst::ClockTime,
-    requests: Vec<(u64, Option<String>)>,
-) -> Arc<Mutex<Vec<String>>> {
-    let ids = Arc::new(Mutex::new(Vec::new()));
+    action: impl FnOnce(&gst::Element) + Send + 'static,
+) {
     let pad = ring.static_pad("video").unwrap();
     let ring_weak = ring.downgrade();
-    let ids_in_probe = Arc::clone(&ids);
-    let pending = Mutex::new(Some(requests));
+    let action = Mutex::new(Some(action));
     pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         // Encoders may offset timestamps (GstVideoEncoder starts at 1000 h): compare running time.
         let segment = pad.sticky_event::<gst::event::Segment>(0).unwrap();
@@ -154,16 +154,29 @@ pub fn save_at(
             .and_then(|pts| segment.to_running_time(pts))
             .is_some_and(|running_time| running_time >= at);
         if reached {
-            if let (Some(requests), Some(ring)) =
-                (pending.lock().unwrap().take(), ring_weak.upgrade())
+            if let (Some(action), Some(ring)) = (action.lock().unwrap().take(), ring_weak.upgrade())
             {
-                for (duration, location) in requests {
-                    let id = ring.emit_by_name::<String>("save", &[&duration, &location]);
-                    ids_in_probe.lock().unwrap().push(id);
-                }
+                action(&ring);
             }
         }
         gst::PadProbeReturn::Ok
+    });
+}
+
+/// Emits `save` at running time `at` (see [`at_running_time`]). `requests` are (duration ns,
+/// location) pairs, emitted back to back. The returned ids fill in once emitted.
+pub fn save_at(
+    ring: &gst::Element,
+    at: gst::ClockTime,
+    requests: Vec<(u64, Option<String>)>,
+) -> Arc<Mutex<Vec<String>>> {
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let ids_in_probe = Arc::clone(&ids);
+    at_running_time(ring, at, move |ring| {
+        for (duration, location) in requests {
+            let id = ring.emit_by_name::<String>("save", &[&duration, &location]);
+            ids_in_probe.lock().unwrap().push(id);
+        }
     });
     ids
 }
