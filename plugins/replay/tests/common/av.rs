@@ -90,6 +90,9 @@ pub fn flash_every_second(pipeline: &gst::Pipeline) -> CaptureLog {
     log
 }
 
+/// (running time s, mono sample value) of every decoded audio sample.
+type SampleLog = Arc<Mutex<Vec<(f64, i16)>>>;
+
 /// What GStreamer presents of a clip: (running time s, mean luma) per video frame, and per
 /// audio track (running time s of each sample, mono value).
 pub struct Decoded {
@@ -147,7 +150,7 @@ pub fn decode(path: &Path, audio_tracks: usize) -> Decoded {
             frames.lock().unwrap().push((time, mean));
         }
     });
-    let audio: Vec<Arc<Mutex<Vec<(f64, i16)>>>> = (0..audio_tracks)
+    let audio: Vec<SampleLog> = (0..audio_tracks)
         .map(|track| {
             let samples = Arc::new(Mutex::new(Vec::new()));
             collect(&pipeline, &format!("audio_{track}"), {
