@@ -21,28 +21,39 @@ write() {
 }
 
 common="--screen-size 1920x1080 --fps 60 --preset high --output-dir replays"
+# Video only: the design's pipelines, and lines this machine's tests run without a sound server.
+video_only="--audio none $common"
+# Forced on Linux: an automatic choice would print whichever AAC encoder the generating
+# machine has.
+aac="--audio-encoder avenc_aac"
 write windows-nvenc-h264 "Windows: desktop duplication, D3D11 BGRA->NV12 on the GPU, NVENC H.264 with zero copy." \
-  "pipeline --platform windows --source screen --encoder nvenc --codec h264 $common"
+  "pipeline --platform windows --source screen --encoder nvenc --codec h264 $video_only"
 write windows-nvenc-hevc "Windows: desktop duplication, D3D11 BGRA->NV12 on the GPU, NVENC HEVC with zero copy (the design's pipeline)." \
-  "pipeline --platform windows --source screen --encoder nvenc --codec hevc $common"
+  "pipeline --platform windows --source screen --encoder nvenc --codec hevc $video_only"
 write windows-x264 "Windows without NVIDIA: desktop duplication, NV12 on the GPU, download, x264." \
-  "pipeline --platform windows --source screen --encoder software --codec h264 $common"
+  "pipeline --platform windows --source screen --encoder software --codec h264 $video_only"
 write linux-x11-nvenc-h264 "Linux X11: ximagesrc, NVENC H.264." \
-  "pipeline --platform linux --source screen --encoder nvenc --codec h264 $common"
+  "pipeline --platform linux --source screen --encoder nvenc --codec h264 $video_only"
 write linux-x11-nvenc-hevc "Linux X11: ximagesrc, NVENC HEVC." \
-  "pipeline --platform linux --source screen --encoder nvenc --codec hevc $common"
+  "pipeline --platform linux --source screen --encoder nvenc --codec hevc $video_only"
 write linux-x11-va-h264 "Linux X11: ximagesrc, VA-API H.264 (Intel, AMD)." \
-  "pipeline --platform linux --source screen --encoder va --codec h264 $common"
+  "pipeline --platform linux --source screen --encoder va --codec h264 $video_only"
 write linux-x11-va-hevc "Linux X11: ximagesrc, VA-API HEVC (Intel, AMD)." \
-  "pipeline --platform linux --source screen --encoder va --codec hevc $common"
+  "pipeline --platform linux --source screen --encoder va --codec hevc $video_only"
 write linux-x11-x264 "Linux X11: ximagesrc, x264 (software, tuned like NVENC P1)." \
-  "pipeline --platform linux --source screen --encoder software --codec h264 $common"
+  "pipeline --platform linux --source screen --encoder software --codec h264 $video_only"
 write linux-x11-x265 "Linux X11: ximagesrc, x265 (software; keeps up only at small sizes or frame rates)." \
-  "pipeline --platform linux --source screen --encoder software --codec hevc --screen-size 1280x720 --fps 30 --preset high --output-dir replays"
+  "pipeline --platform linux --source screen --encoder software --codec hevc --screen-size 1280x720 --fps 30 --preset high --audio none --output-dir replays"
 write linux-test-x264 "Any machine: the test pattern, x264." \
-  "pipeline --platform linux --source test --encoder software --codec h264 --screen-size 1280x720 --fps 30 --preset high --output-dir replays"
+  "pipeline --platform linux --source test --encoder software --codec h264 --screen-size 1280x720 --fps 30 --preset high --audio none --output-dir replays"
 write linux-test-x265 "Any machine: the test pattern, x265." \
-  "pipeline --platform linux --source test --encoder software --codec hevc --screen-size 640x360 --fps 30 --preset high --output-dir replays"
+  "pipeline --platform linux --source test --encoder software --codec hevc --screen-size 640x360 --fps 30 --preset high --audio none --output-dir replays"
 write linux-v4l2-x264 "Linux: a V4L2 capture device, x264." \
-  "pipeline --platform linux --source v4l2 --device /dev/video0 --encoder software --codec h264 $common"
+  "pipeline --platform linux --source v4l2 --device /dev/video0 --encoder software --codec h264 $video_only"
+write windows-nvenc-hevc-audio "Windows: the design's pipeline, plus what the computer plays (WASAPI loopback) as an AAC track." \
+  "pipeline --platform windows --source screen --encoder nvenc --codec hevc --audio system $common"
+write linux-x11-x264-audio "Linux X11: ximagesrc, x264, with what the computer plays (audio_0) and the microphone (audio_1) as two AAC tracks." \
+  "pipeline --platform linux --source screen --encoder software --codec h264 --audio both $aac $common"
+write linux-test-x264-aac "Any machine: the test pattern and a tick a second, x264 and AAC." \
+  "pipeline --platform linux --source test --encoder software --codec h264 --screen-size 1280x720 --fps 30 --preset high --audio test $aac --output-dir replays"
 echo "pipelines/ regenerated"

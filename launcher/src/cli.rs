@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::pipeline::{Aspect, Codec, EncoderFamily, Platform};
+use crate::pipeline::audio::{self, DEFAULT_AUDIO_BITRATE_KBPS};
+use crate::pipeline::{
+    Aspect, AudioCapture, AudioCodec, AudioEncoderChoice, Codec, EncoderFamily, Platform,
+};
 use crate::units;
 
 #[derive(Parser, Debug)]
@@ -15,6 +18,7 @@ use crate::units;
              save them to MP4 on a hotkey, a signal or a command",
     after_help = "Examples:\n  gst-replay run                      capture, Alt+F10 saves the last 2 minutes\n  \
                   gst-replay save --last 30s          from another shell: save the last 30 s\n  \
+                  gst-replay save --last 30s --post 10s --clear\n                                      the last 30 s and the next 10 s; the next clip starts after it\n  \
                   gst-replay pipeline --platform windows --codec hevc --preset high\n  \
                   gst-replay presets --duration 5m    the presets and the RAM they need"
 )]
@@ -46,6 +50,20 @@ fn duration_arg(text: &str) -> Result<f64, String> {
     } else {
         Err(format!(
             "{seconds} s is outside the accepted range of 1 s to 1 h"
+        ))
+    }
+}
+
+/// The longest post-roll: a save stays open, and its clip unwritten, for this long.
+pub const MAX_POST_ROLL_SECONDS: f64 = 600.0;
+
+fn post_roll_arg(text: &str) -> Result<f64, String> {
+    let seconds = units::parse_duration(text)?;
+    if (0.0..=MAX_POST_ROLL_SECONDS).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(format!(
+            "a post-roll of {seconds} s is outside the accepted range of 0 s to 10 min"
         ))
     }
 }
@@ -157,6 +175,24 @@ pub struct CaptureArgs {
     /// A TOML file of presets that extends or overrides the built-in table
     #[arg(long, value_name = "FILE")]
     pub presets_file: Option<PathBuf>,
+    /// Audio tracks: system (what the computer plays), mic, both (two tracks), test (ticks) or
+    /// none [default: system for screen and window capture when a sound server answers, else none]
+    #[arg(long, value_name = "TRACKS")]
+    pub audio: Option<AudioCapture>,
+    /// Audio codec: aac or opus [default: aac, or the --audio-encoder's codec]
+    #[arg(long, value_name = "CODEC")]
+    pub audio_codec: Option<AudioCodec>,
+    /// Audio encoder element: auto, fdkaacenc, avenc_aac, voaacenc or opusenc
+    #[arg(long, default_value = "auto", value_name = "ELEMENT")]
+    pub audio_encoder: AudioEncoderChoice,
+    /// Bitrate of each audio track in kbit/s, 32 to 320
+    #[arg(
+        long,
+        default_value_t = DEFAULT_AUDIO_BITRATE_KBPS,
+        value_parser = audio::parse_bitrate_kbps,
+        value_name = "KBPS"
+    )]
+    pub audio_bitrate: u32,
 }
 
 #[derive(Args, Debug)]
@@ -175,20 +211,36 @@ pub struct RunArgs {
     /// On Ctrl-C or SIGTERM, save the last --duration before stopping
     #[arg(long)]
     pub save_on_exit: bool,
+    /// Post-roll of saves that do not set their own: each clip also takes the next DURATION
+    /// (0 to 10 min), and is written once that has been captured
+    #[arg(long, default_value = "0", value_parser = post_roll_arg, value_name = "DURATION")]
+    pub post_roll: f64,
+    /// After a save, later saves start after the saved range, so clips never overlap
+    /// (`gst-replay save --clear` and the `c` key ask for it one save at a time)
+    #[arg(long)]
+    pub clear_on_save: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct SaveArgs {
-    /// How much to save: 30s, 2m [default: the run's --duration]
-    #[arg(long, value_parser = units::parse_duration, value_name = "DURATION")]
+    /// How much to save: 30s, 2m (1 s to 1 h) [default: the run's --duration]
+    #[arg(long, value_parser = duration_arg, value_name = "DURATION")]
     pub last: Option<f64>,
+    /// Also take what comes next: 10s (0 to 10 min); the clip is written once it has been
+    /// captured [default: the run's --post-roll]
+    #[arg(long, value_parser = post_roll_arg, value_name = "DURATION")]
+    pub post: Option<f64>,
+    /// Later saves start after this clip, so clips never overlap [default: the run's
+    /// --clear-on-save]
+    #[arg(long)]
+    pub clear: bool,
     /// File to write instead of the run's output directory and name template
     #[arg(long, value_name = "FILE")]
     pub path: Option<PathBuf>,
     /// Control socket of the running `gst-replay run`
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// How long to wait for the clip to be written, in seconds
+    /// How long to wait for the clip to be written, in seconds, on top of --post
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
 }

@@ -1,10 +1,35 @@
 //! The FFmpeg equivalent of a pipeline request: the same preset as FFmpeg encoder options.
 
-use crate::pipeline::{Codec, EncoderFamily, PipelineRequest, Platform, Source};
+use crate::pipeline::audio::{AUDIO_CHANNELS, AUDIO_RATE};
+use crate::pipeline::{
+    AudioInput, AudioRequest, Codec, EncoderFamily, PipelineRequest, Platform, Source,
+};
 use crate::presets::{Preset, RateControl, Tune};
 
-/// Encoder arguments: `-c:v hevc_nvenc -preset p1 -tune ll -rc cbr -b:v 15000k ...`.
+/// Encoder arguments: `-c:v hevc_nvenc -preset p1 -tune ll -rc cbr -b:v 15000k ...`, then
+/// the audio codec's (`-c:a aac -b:a 160k ...`) when there are audio tracks.
 pub fn encoder_arguments(request: &PipelineRequest) -> Vec<String> {
+    let mut args = video_encoder_arguments(request);
+    if let Some(audio) = &request.audio {
+        args.extend(audio_encoder_arguments(audio));
+    }
+    args
+}
+
+fn audio_encoder_arguments(audio: &AudioRequest) -> Vec<String> {
+    vec![
+        "-c:a".into(),
+        audio.encoder.codec().ffmpeg_encoder().into(),
+        "-b:a".into(),
+        format!("{}k", audio.bitrate_kbps),
+        "-ar".into(),
+        AUDIO_RATE.to_string(),
+        "-ac".into(),
+        AUDIO_CHANNELS.to_string(),
+    ]
+}
+
+fn video_encoder_arguments(request: &PipelineRequest) -> Vec<String> {
     let preset = &request.preset;
     let codec = request.encoder.codec;
     let mut args: Vec<String> = match request.encoder.family {
@@ -179,7 +204,50 @@ pub fn full_command(request: &PipelineRequest) -> Vec<String> {
         ],
     };
     args.extend(input);
+    if let Some(audio) = &request.audio {
+        for &track in &audio.inputs {
+            args.extend(audio_input(track, request.platform));
+        }
+        // FFmpeg keeps one audio stream unless told to keep each.
+        args.extend(["-map".into(), "0:v".into()]);
+        for index in 1..=audio.inputs.len() {
+            args.extend(["-map".into(), format!("{index}:a")]);
+        }
+    }
     args.extend(encoder_arguments(request));
     args.push("replay.mp4".into());
     args
+}
+
+/// FFmpeg's input for one audio track. On Windows FFmpeg has no WASAPI input: DirectShow
+/// needs a device name (see [`windows_audio_note`]).
+fn audio_input(input: AudioInput, platform: Platform) -> Vec<String> {
+    let (format, device) = match (input, platform) {
+        (AudioInput::Test, _) => {
+            return vec![
+                "-re".into(),
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                format!("sine=frequency=440:beep_factor=4:sample_rate={AUDIO_RATE}"),
+            ]
+        }
+        (AudioInput::System, Platform::Linux) => ("pulse", "@DEFAULT_MONITOR@"),
+        (AudioInput::Microphone, Platform::Linux) => ("pulse", "default"),
+        (AudioInput::System, Platform::Windows) => ("dshow", "audio=virtual-audio-capturer"),
+        (AudioInput::Microphone, Platform::Windows) => ("dshow", "audio=Microphone"),
+    };
+    vec!["-f".into(), format.into(), "-i".into(), device.into()]
+}
+
+/// What a whole Windows command with audio needs from the person running it.
+pub fn windows_audio_note(request: &PipelineRequest) -> Option<String> {
+    let audio = request.audio.as_ref()?;
+    let devices = audio.inputs.iter().any(|input| *input != AudioInput::Test);
+    (request.platform == Platform::Windows && devices).then(|| {
+        "FFmpeg records Windows audio through DirectShow devices: virtual-audio-capturer (system audio) \
+         comes with screen-capture-recorder, and `ffmpeg -list_devices true -f dshow -i dummy` lists \
+         the name to put in place of Microphone"
+            .to_owned()
+    })
 }

@@ -1,5 +1,6 @@
 //! `gst-replay`: the launcher's pieces, as a library so tests can reach them.
 
+pub mod audio_probe;
 pub mod cli;
 pub mod commands;
 pub mod control;

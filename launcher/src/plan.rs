@@ -1,6 +1,8 @@
 //! Turns command-line choices into a pipeline request, filling in the defaults that make
 //! `gst-replay run` work anywhere.
 
+mod audio;
+
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -106,6 +108,8 @@ pub fn resolve(args: &CaptureArgs, platform: Platform, purpose: Purpose) -> anyh
         }
     }
 
+    let audio = audio::resolve(args, &source, audio::Context { purpose, here }, &mut notes)?;
+
     let output_dir = match &args.output_dir {
         Some(dir) => dir.clone(),
         None => default_output_dir(),
@@ -120,6 +124,7 @@ pub fn resolve(args: &CaptureArgs, platform: Platform, purpose: Purpose) -> anyh
             fps: args.fps,
             encoder,
             preset,
+            audio,
             duration: args.duration,
             max_bytes,
             output_dir,

@@ -31,6 +31,24 @@ fn bad_option_values_explain_the_accepted_range() {
         ),
         (vec!["pipeline", "--platform", "macos"], "linux or windows"),
         (vec!["pipeline", "--screen-size", "big"], "WIDTHxHEIGHT"),
+        (
+            vec!["run", "--audio", "speakers"],
+            "system (what the computer plays), mic, both, test or none",
+        ),
+        (vec!["pipeline", "--audio-codec", "mp3"], "aac or opus"),
+        (
+            vec!["ffmpeg-args", "--audio-encoder", "lame"],
+            "auto or one of fdkaacenc, avenc_aac, voaacenc, opusenc",
+        ),
+        (vec!["run", "--audio-bitrate", "8"], "kbit/s from 32 to 320"),
+        (
+            vec!["run", "--audio-bitrate", "loud"],
+            "such as 160 or 160k",
+        ),
+        (vec!["save", "--post", "11m"], "0 s to 10 min"),
+        (vec!["save", "--post", "later"], "30s"),
+        (vec!["save", "--last", "2h"], "1 s to 1 h"),
+        (vec!["run", "--post-roll", "1h"], "0 s to 10 min"),
     ] {
         let output = gst_replay(&args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
@@ -150,6 +168,97 @@ fn doctor_reports_what_works_here() {
     assert!(
         report.contains("Automatic choice for H.264: x264enc"),
         "{report}"
+    );
+}
+
+#[test]
+fn an_encoder_of_another_codec_is_explained() {
+    let output = gst_replay(&[
+        "pipeline",
+        "--platform",
+        "windows",
+        "--audio",
+        "mic",
+        "--audio-codec",
+        "aac",
+        "--audio-encoder",
+        "opusenc",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr_of(&output);
+    assert!(
+        message.contains("--audio-encoder opusenc encodes opus, not aac"),
+        "{message}"
+    );
+    assert!(message.contains("drop --audio-codec"), "{message}");
+}
+
+#[test]
+fn screen_capture_without_a_sound_server_records_no_audio_and_says_why() {
+    let dir = TestDir::new("cli-no-sound-server");
+    let output = std::process::Command::new(BINARY)
+        .args(["pipeline", "--platform", "linux", "--source", "screen"])
+        .args(["--screen-size", "1920x1080", "--encoder", "software"])
+        .env("PULSE_SERVER", dir.join("no-sound-server"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let notes = stderr_of(&output);
+    let note = notes
+        .lines()
+        .find(|line| line.starts_with("note: no audio track: "))
+        .unwrap_or_else(|| panic!("no note about audio: {notes}"));
+    assert!(note.contains("start PulseAudio or PipeWire"), "{note}");
+    assert!(note.contains("--audio none silences this note"), "{note}");
+    let line = String::from_utf8_lossy(&output.stdout);
+    assert!(!line.contains("pulsesrc"), "{line}");
+}
+
+/// `gst-replay save` against a stand-in for the run: what it sends on the control socket.
+#[test]
+fn save_sends_the_clip_range_post_roll_and_clear() {
+    use gst_replay::control::{server::Server, Request};
+    use std::sync::{Arc, Mutex};
+
+    let dir = TestDir::new("cli-save-request");
+    let socket = dir.join("control.sock");
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let _server = {
+        let received = Arc::clone(&received);
+        Server::bind(&socket).unwrap().spawn(move |request| {
+            received.lock().unwrap().push(request);
+            serde_json::json!({
+                "event": "saved", "id": "ring-1", "path": "/tmp/clip.mp4", "duration": 40.0,
+                "frames": 2400, "bytes": 1000, "latency_ms": 10000.0, "trigger": "socket",
+            })
+        })
+    };
+    let socket = socket.to_str().unwrap();
+
+    let output = gst_replay(&[
+        "save", "--socket", socket, "--last", "30s", "--post", "10s", "--clear",
+    ]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let output = gst_replay(&["save", "--socket", socket]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+
+    assert_eq!(
+        *received.lock().unwrap(),
+        [
+            Request::Save {
+                last_ns: Some(30_000_000_000),
+                post_ns: Some(10_000_000_000),
+                clear: true,
+                path: None,
+            },
+            // Left out: the run's --duration, --post-roll and --clear-on-save decide.
+            Request::Save {
+                last_ns: None,
+                post_ns: None,
+                clear: false,
+                path: None,
+            },
+        ]
     );
 }
 

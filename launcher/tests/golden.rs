@@ -41,7 +41,9 @@ fn output_of(args: &str) -> String {
         .0
 }
 
-/// Every (platform, encoder, codec, preset) of the table, with the screen source.
+/// Every (platform, encoder, codec, preset) of the table, with the screen source; then every
+/// `--audio` on both platforms. Audio encoders are forced on Linux, where an automatic choice
+/// would depend on what this machine has installed.
 fn table_arguments(command: &str) -> Vec<String> {
     let mut all = Vec::new();
     for (platform, encoders) in [
@@ -53,7 +55,7 @@ fn table_arguments(command: &str) -> Vec<String> {
                 for preset in PresetTable::built_in().names() {
                     all.push(format!(
                         "{command} --platform {platform} --source screen --screen-size 2560x1440 --fps 60 \
-                         --encoder {encoder} --codec {codec} --preset {preset} --output-dir replays"
+                         --encoder {encoder} --codec {codec} --preset {preset} --audio none --output-dir replays"
                     ));
                 }
             }
@@ -61,14 +63,44 @@ fn table_arguments(command: &str) -> Vec<String> {
     }
     // Crops, monitors, frame rates, ring sizes and the other sources.
     for extra in [
-        "--platform windows --source screen --screen-size 5120x1440 --aspect 16:9 --monitor 1 --encoder nvenc --codec hevc --quality high --fps 30",
-        "--platform linux --source screen --screen-size 5120x1440 --aspect 21:9 --encoder software --codec h264 --preset low --duration 5m --max-bytes 2G",
+        "--platform windows --source screen --screen-size 5120x1440 --aspect 16:9 --monitor 1 --encoder nvenc --codec hevc --quality high --fps 30 --audio none",
+        "--platform linux --source screen --screen-size 5120x1440 --aspect 21:9 --encoder software --codec h264 --preset low --duration 5m --max-bytes 2G --audio none",
         "--platform linux --source test --screen-size 1280x720 --encoder software --codec hevc --preset medium --fps 30",
         "--platform linux --source v4l2 --device /dev/video2 --encoder va --codec h264 --preset high",
-        "--platform linux --source window --window 0x3a00007 --encoder software --codec h264 --preset high",
+        "--platform linux --source window --window 0x3a00007 --encoder software --codec h264 --preset high --audio none",
         "--platform windows --source test --screen-size 1920x1080 --encoder nvenc --codec h264 --preset low",
     ] {
         all.push(format!("{command} {extra} --output-dir replays"));
+    }
+    let video =
+        "--source screen --screen-size 1920x1080 --encoder software --codec h264 --preset high";
+    for (platform, aac) in [("linux", "--audio-encoder avenc_aac"), ("windows", "")] {
+        for audio in ["system", "mic", "both", "test"] {
+            all.push(format!(
+                "{command} --platform {platform} {video} --audio {audio} {aac} --output-dir replays"
+            ));
+        }
+        all.push(format!(
+            "{command} --platform {platform} {video} --audio both --audio-codec opus --audio-bitrate 96 --output-dir replays"
+        ));
+    }
+    for extra in [
+        // Screen capture on another platform records its system audio unless told otherwise.
+        "--platform windows --source screen --screen-size 1920x1080 --encoder nvenc --codec hevc --preset high",
+        "--platform linux --source test --screen-size 1280x720 --encoder software --codec h264 --preset medium --fps 30 --audio test --audio-encoder fdkaacenc",
+        "--platform linux --source v4l2 --device /dev/video2 --encoder va --codec h264 --preset high --audio mic --audio-encoder voaacenc --audio-bitrate 320",
+    ] {
+        all.push(format!("{command} {extra} --output-dir replays"));
+    }
+    if command == "ffmpeg-args" {
+        for (platform, aac) in [("linux", "--audio-encoder avenc_aac"), ("windows", "")] {
+            all.push(format!(
+                "{command} --full --platform {platform} {video} --audio both {aac} --output-dir replays"
+            ));
+        }
+        all.push(format!(
+            "{command} --full --platform linux --source test --screen-size 640x360 --encoder software --codec h264 --preset high --audio test --audio-codec opus --output-dir replays"
+        ));
     }
     all
 }
@@ -128,6 +160,9 @@ fn the_design_example_prints_the_d3d11_nvenc_line() {
         "'video/x-raw(memory:D3D11Memory),format=NV12,interlace-mode=progressive'",
         "nvd3d11h265enc gop-size=120 zero-reorder-delay=true rate-control=cbr bitrate=15000 max-bitrate=15000 vbv-buffer-size=7500",
         "h265parse ! replayring",
+        // Screen capture records what the computer plays, into the ring's first audio pad.
+        "wasapi2src loopback=true provide-clock=false ! queue",
+        "avenc_aac bitrate=160000 ! aacparse ! ring.audio_0",
     ] {
         assert!(line.contains(expected), "{expected} not in {line}");
     }
@@ -139,7 +174,8 @@ fn the_design_example_prints_the_d3d11_nvenc_line() {
         output_of("ffmpeg-args --platform windows --codec hevc --preset high --output-dir replays");
     assert_eq!(
         ffmpeg,
-        "-c:v hevc_nvenc -preset p1 -tune ll -rc cbr -b:v 15000k -maxrate 15000k -bufsize 7500k -rc-lookahead 0 -g 120 -bf 0 -refs 1"
+        "-c:v hevc_nvenc -preset p1 -tune ll -rc cbr -b:v 15000k -maxrate 15000k -bufsize 7500k -rc-lookahead 0 -g 120 -bf 0 -refs 1 \
+         -c:a aac -b:a 160k -ar 48000 -ac 2"
     );
 }
 

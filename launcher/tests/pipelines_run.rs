@@ -84,6 +84,17 @@ fn the_test_pattern_with_x265_runs_as_documented() {
 }
 
 #[test]
+fn the_test_pattern_with_aac_ticks_runs_as_documented() {
+    let (_dir, clips) = run_documented("linux-test-x264-aac", 5, None);
+    check_clip(&clips, 60);
+    let codecs: Vec<String> = ffprobe_streams(&clips[0])
+        .into_iter()
+        .map(|stream| stream.codec)
+        .collect();
+    assert_eq!(codecs, ["h264", "aac"], "{}", clips[0].display());
+}
+
+#[test]
 fn x11_capture_with_x264_runs_as_documented() {
     let mut display = VirtualDisplay::start("1920x1080");
     display.paint_test_bars();

@@ -1,7 +1,10 @@
 //! `gst-replay doctor`: what this machine can capture and encode.
 
+use crate::audio_probe;
 use crate::display::{self, DisplayKind};
-use crate::pipeline::{Codec, Encoder, EncoderFamily, Platform};
+use crate::pipeline::{
+    AudioCodec, AudioEncoder, AudioInput, Codec, Encoder, EncoderFamily, Platform,
+};
 use crate::presets::PresetTable;
 use crate::probe::{self, EncoderStatus};
 
@@ -45,6 +48,8 @@ pub fn run() -> anyhow::Result<()> {
         );
     }
 
+    audio(platform);
+
     println!("\nEncoders (each encodes a few test frames with the default preset):");
     let preset = PresetTable::built_in()
         .get(crate::plan::DEFAULT_PRESET)?
@@ -72,6 +77,35 @@ pub fn run() -> anyhow::Result<()> {
         }
     );
     Ok(())
+}
+
+fn audio(platform: Platform) {
+    println!("\nAudio:");
+    match platform {
+        Platform::Windows => element_line(
+            "wasapi2src",
+            "system audio and microphone (gstreamer1.0-plugins-bad wasapi2)",
+        ),
+        Platform::Linux => element_line(
+            "pulsesrc",
+            "system audio and microphone through PulseAudio or PipeWire (gstreamer1.0-pulseaudio)",
+        ),
+    }
+    for input in [AudioInput::System, AudioInput::Microphone] {
+        let status = match audio_probe::check_input(input) {
+            Ok(()) => "can be recorded".to_owned(),
+            Err(reason) => format!("cannot be recorded: {reason}"),
+        };
+        println!("    {}: {status}", input.name());
+    }
+    for codec in [AudioCodec::Aac, AudioCodec::Opus] {
+        for encoder in AudioEncoder::candidates(codec) {
+            element_line(
+                encoder.factory(),
+                &format!("{} encoder ({})", codec.name(), encoder.package()),
+            );
+        }
+    }
 }
 
 fn element_line(factory: &str, what: &str) {

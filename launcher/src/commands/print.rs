@@ -18,8 +18,9 @@ pub fn pipeline_text(args: &PrintArgs) -> anyhow::Result<(String, Vec<String>)> 
 
 /// The FFmpeg arguments, and notes about the defaults taken.
 pub fn ffmpeg_text(args: &FfmpegArgs) -> anyhow::Result<(String, Vec<String>)> {
-    let plan = plan_for(&args.print)?;
+    let mut plan = plan_for(&args.print)?;
     let words = if args.full {
+        plan.notes.extend(ffmpeg::windows_audio_note(&plan.request));
         ffmpeg::full_command(&plan.request)
     } else {
         ffmpeg::encoder_arguments(&plan.request)

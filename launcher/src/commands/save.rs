@@ -18,13 +18,17 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<()> {
         Some(path) => Some(std::path::absolute(path)?.to_string_lossy().into_owned()),
         None => None,
     };
+    let nanoseconds = |seconds: f64| (seconds * 1e9).round() as u64;
     let request = Request::Save {
-        last_ns: args.last.map(|seconds| (seconds * 1e9).round() as u64),
-        post_ns: None,
-        clear: false,
+        last_ns: args.last.map(nanoseconds),
+        post_ns: args.post.map(nanoseconds),
+        clear: args.clear,
         path,
     };
-    let reply = control::client::send(&socket, &request, Duration::from_secs(args.timeout))?;
+    // The clip cannot be written before its post-roll has been captured.
+    let timeout =
+        Duration::from_secs(args.timeout) + Duration::from_secs_f64(args.post.unwrap_or(0.0));
+    let reply = control::client::send(&socket, &request, timeout)?;
     println!("{reply}");
     match reply["event"].as_str() {
         Some("saved") => {

@@ -56,9 +56,10 @@ fn current_uid() -> libc::uid_t {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Request {
-    /// Save the last `last_ns` nanoseconds (None: the run's --duration); `post_ns`/`clear` are
-    /// reserved for later (they round-trip, and may be None/false). `path` chooses the file
-    /// (None: the run's naming scheme).
+    /// Save the last `last_ns` nanoseconds (None: the run's --duration) and the next
+    /// `post_ns` (None: the run's --post-roll); `clear` makes later saves start after this
+    /// clip (false: the run's --clear-on-save decides). `path` chooses the file (None: the
+    /// run's naming scheme).
     Save {
         #[serde(default)]
         last_ns: Option<u64>,

@@ -1,8 +1,11 @@
-//! A linear pipeline as data, rendered two ways from the same tokens: the description that
+//! A pipeline as data, rendered two ways from the same tokens: the description that
 //! `gst::parse::launch` builds, and the `gst-launch-1.0` command a shell runs. The launcher
 //! runs exactly what it prints.
+//!
+//! A pipeline is one or more chains of linked nodes; a chain that ends on a [`Node::Pad`]
+//! feeds that pad of an element named in an earlier chain (`... ! aacparse ! ring.audio_0`).
 
-/// One link of the chain.
+/// One link of a chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Node {
     Element {
@@ -10,6 +13,11 @@ pub enum Node {
         properties: Vec<(String, String)>,
     },
     Caps(String),
+    /// A pad of the element called `element`, requested by name if it is a request pad.
+    Pad {
+        element: String,
+        pad: String,
+    },
 }
 
 impl Node {
@@ -31,38 +39,57 @@ impl Node {
     pub fn caps(caps: impl Into<String>) -> Node {
         Node::Caps(caps.into())
     }
+
+    pub fn pad(element: &str, pad: &str) -> Node {
+        Node::Pad {
+            element: element.to_owned(),
+            pad: pad.to_owned(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LaunchLine {
-    pub nodes: Vec<Node>,
+    chains: Vec<Vec<Node>>,
 }
 
 impl LaunchLine {
+    /// Appends to the current chain (the first one if none was started).
     pub fn push(&mut self, node: Node) {
-        self.nodes.push(node);
+        match self.chains.last_mut() {
+            Some(chain) => chain.push(node),
+            None => self.chains.push(vec![node]),
+        }
+    }
+
+    /// Further nodes go to a new chain, not linked to the previous one.
+    pub fn start_chain(&mut self) {
+        self.chains.push(Vec::new());
     }
 
     /// Arguments as gst-launch-1.0 receives them (after the shell): one per token.
     pub fn arguments(&self) -> Vec<String> {
         let mut args = Vec::new();
-        for (index, node) in self.nodes.iter().enumerate() {
-            if index > 0 {
-                args.push("!".to_owned());
-            }
-            match node {
-                Node::Element {
-                    factory,
-                    properties,
-                } => {
-                    args.push(factory.clone());
-                    args.extend(
-                        properties
-                            .iter()
-                            .map(|(name, value)| format!("{name}={value}")),
-                    );
+        for chain in &self.chains {
+            for (index, node) in chain.iter().enumerate() {
+                if index > 0 {
+                    args.push("!".to_owned());
                 }
-                Node::Caps(caps) => args.push(caps.clone()),
+                match node {
+                    Node::Element {
+                        factory,
+                        properties,
+                    } => {
+                        args.push(factory.clone());
+                        args.extend(
+                            properties
+                                .iter()
+                                .map(|(name, value)| format!("{name}={value}")),
+                        );
+                    }
+                    Node::Caps(caps) => args.push(caps.clone()),
+                    Node::Pad { element, pad } => args.push(format!("{element}.{pad}")),
+                }
             }
         }
         args
@@ -126,12 +153,12 @@ mod tests {
 
     fn sample() -> LaunchLine {
         LaunchLine {
-            nodes: vec![
+            chains: vec![vec![
                 Node::element("videotestsrc").with("is-live", true),
                 Node::caps("video/x-raw(memory:D3D11Memory),format=NV12"),
                 Node::element("x265enc").with("option-string", "bframes=0:ref=1"),
                 Node::element("replayring").with("location", "/tmp/My Replays/replay-%Y.mp4"),
-            ],
+            ]],
         }
     }
 
@@ -150,6 +177,25 @@ mod tests {
             sample().description(),
             "videotestsrc is-live=true ! video/x-raw(memory:D3D11Memory),format=NV12 \
              ! x265enc option-string=bframes=0:ref=1 ! replayring location=\"/tmp/My Replays/replay-%Y.mp4\""
+        );
+    }
+
+    #[test]
+    fn later_chains_follow_and_end_on_a_named_pad() {
+        let mut line = LaunchLine::default();
+        line.push(Node::element("videotestsrc"));
+        line.push(Node::element("replayring").with("name", "ring"));
+        line.start_chain();
+        line.push(Node::element("audiotestsrc"));
+        line.push(Node::caps("audio/x-raw,rate=48000"));
+        line.push(Node::pad("ring", "audio_0"));
+        assert_eq!(
+            line.shell_command(),
+            "gst-launch-1.0 -e videotestsrc ! replayring name=ring audiotestsrc ! audio/x-raw,rate=48000 ! ring.audio_0"
+        );
+        assert_eq!(
+            line.description(),
+            "videotestsrc ! replayring name=ring audiotestsrc ! audio/x-raw,rate=48000 ! ring.audio_0"
         );
     }
 }

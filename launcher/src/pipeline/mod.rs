@@ -1,6 +1,8 @@
 //! From what the user asked for (source, encoder, preset, fps, codec, crop, monitor,
-//! duration, max bytes) to a GStreamer pipeline, for any platform.
+//! duration, max bytes, audio tracks) to a GStreamer pipeline, for any platform.
 
+pub mod audio;
+pub mod audio_encoders;
 pub mod crop;
 pub mod encoders;
 pub mod launch_line;
@@ -9,6 +11,8 @@ pub mod sources;
 use std::path::PathBuf;
 
 use crate::presets::Preset;
+pub use audio::{AudioCapture, AudioInput, AudioRequest};
+pub use audio_encoders::{AudioCodec, AudioEncoder, AudioEncoderChoice};
 pub use crop::{Aspect, Region};
 pub use encoders::{Codec, Encoder, EncoderFamily};
 pub use launch_line::{LaunchLine, Node};
@@ -30,6 +34,8 @@ pub struct PipelineRequest {
     pub fps: u32,
     pub encoder: Encoder,
     pub preset: Preset,
+    /// The audio tracks, if any.
+    pub audio: Option<AudioRequest>,
     /// Seconds the ring keeps.
     pub duration: f64,
     pub max_bytes: u64,
@@ -48,7 +54,8 @@ impl PipelineRequest {
         self.output_dir.join("replay-%Y%m%d-%H%M%S.mp4")
     }
 
-    /// capture -> convert -> encode -> parse -> replayring.
+    /// capture -> convert -> encode -> parse -> replayring, then one chain per audio track
+    /// into the ring's `audio_%u` pads.
     pub fn launch_line(&self) -> LaunchLine {
         let mut line = LaunchLine::default();
         for node in sources::capture_nodes(self) {
@@ -70,6 +77,16 @@ impl PipelineRequest {
             ring = ring.with("save-on-eos", true);
         }
         line.push(ring);
+        for chain in self
+            .audio
+            .iter()
+            .flat_map(|audio| audio.chains(self.platform))
+        {
+            line.start_chain();
+            for node in chain {
+                line.push(node);
+            }
+        }
         line
     }
 }

@@ -1,5 +1,6 @@
 //! `gst-replay run`: the capture pipeline, the save triggers and the reports.
 
+pub mod clip;
 mod notify;
 pub mod report;
 pub mod signals;
@@ -15,21 +16,23 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use gst::prelude::*;
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, MAX_POST_ROLL_SECONDS};
 use crate::control::{self, Request};
 use crate::hotkey::Hotkey;
 use crate::pipeline::{PipelineRequest, Platform, RING_NAME};
 use crate::plan;
+use clip::{ClipDefaults, ClipRequest};
 use report::Trigger;
 
-/// How long a `gst-replay save` client may wait for its clip.
+/// How long a `gst-replay save` client may wait for its clip, after its post-roll.
 const SOCKET_SAVE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long saves still being written may delay the exit, after their post-roll.
+const EXIT_SAVE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What the trigger threads ask of the main loop.
 pub enum RunEvent {
     Save {
-        last: Option<f64>,
-        path: Option<String>,
+        clip: ClipRequest,
         trigger: Trigger,
         reply: Option<Sender<serde_json::Value>>,
     },
@@ -38,10 +41,9 @@ pub enum RunEvent {
 }
 
 impl RunEvent {
-    pub fn save(last: Option<f64>, trigger: Trigger) -> RunEvent {
+    pub fn save(clip: ClipRequest, trigger: Trigger) -> RunEvent {
         RunEvent::Save {
-            last,
-            path: None,
+            clip,
             trigger,
             reply: None,
         }
@@ -52,6 +54,8 @@ impl RunEvent {
 struct PendingSave {
     trigger: Trigger,
     reply: Option<Sender<serde_json::Value>>,
+    /// Its post-roll: the clip cannot be finished before that has been captured.
+    post_roll: Duration,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -79,15 +83,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let ring = pipeline
         .by_name(RING_NAME)
         .expect("the launch line names the ring");
-    describe(&request, &socket_path);
+    let key_post_roll = key_post_roll(args.post_roll);
+    describe(&request, &socket_path, key_post_roll);
 
     let (events, inbox) = mpsc::channel();
     let _signals = signals::spawn(events.clone()).context("cannot install signal handlers")?;
     let _hotkey = hotkey.and_then(|hotkey| listen_hotkey(&hotkey, events.clone()));
-    let _terminal = terminal::spawn(events.clone());
+    let _terminal = terminal::spawn(events.clone(), key_post_roll);
     let _server = {
         let events = events.clone();
-        server.spawn(move |request| answer_control_request(request, &events))
+        let default_post_roll = args.post_roll;
+        server.spawn(move |request| answer_control_request(request, &events, default_post_roll))
     };
 
     pipeline.set_state(gst::State::Playing).map_err(|_| {
@@ -98,24 +104,43 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     })?;
     let mut session = Session {
         request: &request,
+        clip_defaults: ClipDefaults {
+            last: request.duration,
+            post: args.post_roll,
+            clear: args.clear_on_save,
+        },
         ring,
         pipeline: &pipeline,
         pending: HashMap::new(),
         notify: !args.quiet,
         status: std::io::stderr()
             .is_terminal()
-            .then(status::StatusLine::new),
+            .then(|| status::StatusLine::new(terminal::key_help(key_post_roll))),
     };
     let outcome = session.main_loop(&inbox);
     if outcome.is_ok() && args.save_on_exit {
-        session.save(None, None, Trigger::Exit, None);
+        // Nothing is captured after exit: a post-roll could never be filled.
+        let last_only = ClipRequest {
+            post: Some(0.0),
+            ..ClipRequest::default()
+        };
+        session.save(last_only, Trigger::Exit, None);
     }
-    session.finish_pending(Duration::from_secs(120));
+    session.finish_pending(EXIT_SAVE_TIMEOUT);
     if let Some(status) = session.status.as_mut() {
         status.clear();
     }
     let _ = pipeline.set_state(gst::State::Null);
     outcome
+}
+
+/// The `p` key's post-roll: the run's own, else 10 s.
+fn key_post_roll(run_post_roll: f64) -> f64 {
+    if run_post_roll > 0.0 {
+        run_post_roll
+    } else {
+        clip::KEY_POST_ROLL_SECONDS
+    }
 }
 
 fn check_output_dir(dir: &Path) -> anyhow::Result<()> {
@@ -159,7 +184,7 @@ fn listen_hotkey(
         return None;
     }
     let on_press = Box::new(move || {
-        let _ = events.send(RunEvent::save(None, Trigger::Hotkey));
+        let _ = events.send(RunEvent::save(ClipRequest::default(), Trigger::Hotkey));
     });
     match crate::hotkey::x11::listen(None, hotkey, on_press) {
         Ok(listener) => Some(listener),
@@ -178,10 +203,22 @@ fn listen_hotkey(_hotkey: &Hotkey, _events: Sender<RunEvent>) -> Option<()> {
     None
 }
 
-fn describe(request: &PipelineRequest, socket: &Path) {
+fn describe(request: &PipelineRequest, socket: &Path, key_post_roll: f64) {
     let region = request.region();
+    let audio = match &request.audio {
+        Some(audio) => {
+            let tracks: Vec<&str> = audio.inputs.iter().map(|input| input.name()).collect();
+            format!(
+                ", {} ({} at {} kbit/s)",
+                tracks.join(" and "),
+                audio.encoder,
+                audio.bitrate_kbps
+            )
+        }
+        None => ", no audio".to_owned(),
+    };
     eprintln!(
-        "Capturing {} at {}x{}, {} fps, with {} (preset {}) into a {} s replay ring.",
+        "Capturing {} at {}x{}, {} fps, with {} (preset {}){audio} into a {} s replay ring.",
         request.source,
         region.width,
         region.height,
@@ -192,7 +229,8 @@ fn describe(request: &PipelineRequest, socket: &Path) {
     );
     eprintln!("Clips go to {}.", request.output_dir.display());
     eprintln!(
-        "Save with the hotkey, `s` here, `kill -USR1 {}` or `gst-replay save --socket {}`; stop with Ctrl-C.",
+        "Save with the hotkey, `s` here (`c` saves and clears, `p` adds the next {key_post_roll} s), \
+         `kill -USR1 {}` or `gst-replay save --socket {}`; stop with Ctrl-C.",
         std::process::id(),
         socket.display()
     );
@@ -200,21 +238,42 @@ fn describe(request: &PipelineRequest, socket: &Path) {
 }
 
 /// Runs on the control server's threads: hands the request to the main loop and waits.
-fn answer_control_request(request: Request, events: &Sender<RunEvent>) -> serde_json::Value {
+fn answer_control_request(
+    request: Request,
+    events: &Sender<RunEvent>,
+    default_post_roll: f64,
+) -> serde_json::Value {
     let (reply, answer) = mpsc::channel();
+    let mut timeout = SOCKET_SAVE_TIMEOUT;
     let event = match request {
-        Request::Save { last_ns, path, .. } => RunEvent::Save {
-            last: last_ns.map(|ns| ns as f64 / 1e9),
+        Request::Save {
+            last_ns,
+            post_ns,
+            clear,
             path,
-            trigger: Trigger::Socket,
-            reply: Some(reply),
-        },
+        } => {
+            let seconds = |ns: u64| ns as f64 / 1e9;
+            let clip = ClipRequest {
+                last: last_ns.map(seconds),
+                // The client checks its range; a hand-written request may not.
+                post: post_ns.map(|ns| seconds(ns).min(MAX_POST_ROLL_SECONDS)),
+                // The wire cannot say "do not clear": without --clear the run's default holds.
+                clear: clear.then_some(true),
+                path,
+            };
+            timeout += Duration::from_secs_f64(clip.post.unwrap_or(default_post_roll));
+            RunEvent::Save {
+                clip,
+                trigger: Trigger::Socket,
+                reply: Some(reply),
+            }
+        }
         Request::Status => RunEvent::Status(reply),
     };
     if events.send(event).is_err() {
         return serde_json::json!({"event": "error", "error": "gst-replay is shutting down"});
     }
-    answer.recv_timeout(SOCKET_SAVE_TIMEOUT).unwrap_or_else(
+    answer.recv_timeout(timeout).unwrap_or_else(
         |_| serde_json::json!({"event": "error", "error": "the save did not finish in time"}),
     )
 }
@@ -237,6 +296,7 @@ fn first_error(pipeline: &gst::Pipeline) -> Option<String> {
 
 struct Session<'a> {
     request: &'a PipelineRequest,
+    clip_defaults: ClipDefaults,
     ring: gst::Element,
     pipeline: &'a gst::Pipeline,
     pending: HashMap<String, PendingSave>,
@@ -251,11 +311,10 @@ impl Session<'_> {
         loop {
             match inbox.recv_timeout(Duration::from_millis(50)) {
                 Ok(RunEvent::Save {
-                    last,
-                    path,
+                    clip,
                     trigger,
                     reply,
-                }) => self.save(last, path, trigger, reply),
+                }) => self.save(clip, trigger, reply),
                 Ok(RunEvent::Status(reply)) => {
                     let _ = reply.send(self.stats_json());
                 }
@@ -301,17 +360,19 @@ impl Session<'_> {
 
     fn save(
         &mut self,
-        last: Option<f64>,
-        path: Option<String>,
+        request: ClipRequest,
         trigger: Trigger,
         reply: Option<Sender<serde_json::Value>>,
     ) {
-        let seconds = last.unwrap_or(self.request.duration);
-        let duration_ns = (seconds * 1e9).round() as u64;
-        let id = self
-            .ring
-            .emit_by_name::<String>("save", &[&duration_ns, &path]);
-        self.pending.insert(id, PendingSave { trigger, reply });
+        let clip = request.resolve(&self.clip_defaults);
+        // A save that fails at once posts its replay-failed before the bus is read again.
+        let id = clip::request(&self.ring, &clip);
+        let pending = PendingSave {
+            trigger,
+            reply,
+            post_roll: Duration::from_secs_f64(clip.post_roll_seconds()),
+        };
+        self.pending.insert(id, pending);
     }
 
     fn report(&mut self, structure: &gst::StructureRef) {
@@ -324,6 +385,11 @@ impl Session<'_> {
         let Some(event) = report::event_from_message(structure, pending.trigger) else {
             return;
         };
+        self.publish(event, pending.reply);
+    }
+
+    /// Prints a finished save's event, notifies, and answers whoever asked for it.
+    fn publish(&mut self, event: serde_json::Value, reply: Option<Sender<serde_json::Value>>) {
         // stdout and stderr may share the terminal: the JSON line must not follow the status.
         if let Some(status) = self.status.as_mut() {
             status.clear();
@@ -342,15 +408,22 @@ impl Session<'_> {
             };
             notify::notify(summary.to_owned(), line);
         }
-        if let Some(reply) = pending.reply {
+        if let Some(reply) = reply {
             let _ = reply.send(event);
         }
     }
 
-    /// Waits for saves still being written, so their reports are not lost at exit.
+    /// Waits for saves still being written (capture goes on meanwhile, so post-rolls fill),
+    /// so their reports are not lost at exit.
     fn finish_pending(&mut self, limit: Duration) {
         let bus = self.pipeline.bus().expect("a pipeline has a bus");
-        let deadline = Instant::now() + limit;
+        let longest_post_roll = self
+            .pending
+            .values()
+            .map(|pending| pending.post_roll)
+            .max()
+            .unwrap_or_default();
+        let deadline = Instant::now() + longest_post_roll + limit;
         while !self.pending.is_empty() && Instant::now() < deadline {
             if let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
                 if let gst::MessageView::Element(element) = message.view() {

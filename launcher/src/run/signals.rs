@@ -7,6 +7,7 @@ use std::sync::mpsc::Sender;
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
+use super::clip::ClipRequest;
 use super::RunEvent;
 use crate::run::report::Trigger;
 
@@ -26,11 +27,12 @@ pub fn spawn(events: Sender<RunEvent>) -> std::io::Result<signal_hook::iterator:
                 let event = match signal {
                     SIGINT => RunEvent::Stop("interrupted".into()),
                     SIGTERM => RunEvent::Stop("terminated".into()),
-                    SIGUSR1 => RunEvent::save(None, Trigger::Signal),
+                    SIGUSR1 => RunEvent::save(ClipRequest::default(), Trigger::Signal),
                     other => match realtime.iter().position(|&s| s == other) {
-                        Some(index) => {
-                            RunEvent::save(Some(REALTIME_SIGNAL_SECONDS[index]), Trigger::Signal)
-                        }
+                        Some(index) => RunEvent::save(
+                            ClipRequest::last(Some(REALTIME_SIGNAL_SECONDS[index])),
+                            Trigger::Signal,
+                        ),
                         None => continue,
                     },
                 };

@@ -4,14 +4,17 @@ use std::io::Write;
 use std::time::Instant;
 
 pub struct StatusLine {
+    /// The keys and what they do.
+    key_help: String,
     last_frames: u64,
     last_time: Instant,
     shown: bool,
 }
 
 impl StatusLine {
-    pub fn new() -> StatusLine {
+    pub fn new(key_help: String) -> StatusLine {
         StatusLine {
+            key_help,
             last_frames: 0,
             last_time: Instant::now(),
             shown: false,
@@ -32,11 +35,12 @@ impl StatusLine {
         self.last_frames = received;
         self.last_time = now;
         let line = format!(
-            "\r\x1b[2K● replay buffer {:.1} s · {:.1} MB · encoder {:.1} fps · saves {}   [s] save  [q] quit",
+            "\r\x1b[2K● replay buffer {:.1} s · {:.1} MB · encoder {:.1} fps · saves {}   {}",
             field("duration") as f64 / 1e9,
             field("bytes") as f64 / 1e6,
             fps,
-            field("saves")
+            field("saves"),
+            self.key_help
         );
         let mut stderr = std::io::stderr().lock();
         let _ = stderr.write_all(line.as_bytes());

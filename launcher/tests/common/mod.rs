@@ -311,3 +311,73 @@ pub fn ffprobe_duration(path: &Path) -> f64 {
         .parse()
         .unwrap_or(f64::NAN)
 }
+
+/// One stream of a media file as ffprobe sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamInfo {
+    pub codec: String,
+    /// Seconds.
+    pub duration: f64,
+}
+
+pub fn ffprobe_streams(path: &Path) -> Vec<StreamInfo> {
+    require_tool("ffprobe");
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,duration",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    let probed: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("ffprobe {}: {err}", path.display()));
+    probed["streams"]
+        .as_array()
+        .map(|streams| {
+            streams
+                .iter()
+                .map(|stream| StreamInfo {
+                    codec: stream["codec_name"].as_str().unwrap_or_default().to_owned(),
+                    duration: stream["duration"]
+                        .as_str()
+                        .and_then(|d| d.parse().ok())
+                        .unwrap_or(f64::NAN),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The loudest sample of the file's first audio stream, in dB (-91 for digital silence).
+pub fn audio_peak_db(path: &Path) -> f64 {
+    require_tool("ffmpeg");
+    let output = Command::new("ffmpeg")
+        .args(["-v", "info", "-nostats", "-i"])
+        .arg(path)
+        .args(["-map", "0:a:0", "-af", "volumedetect", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .find_map(|line| line.split("max_volume: ").nth(1))
+        .and_then(|value| value.trim_end_matches(" dB").trim().parse().ok())
+        .unwrap_or(f64::NEG_INFINITY)
+}
+
+/// `gst-replay save --socket SOCKET <args>`: its JSON reply, after checking it succeeded.
+pub fn save_through_socket(socket: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["save", "--socket", socket.to_str().unwrap()];
+    all.extend(args);
+    let output = gst_replay(&all);
+    assert!(
+        output.status.success(),
+        "gst-replay {all:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
