@@ -26,6 +26,9 @@ pub struct ClipSummary {
     pub samples: u64,
     /// Audio tracks written beside the video.
     pub audio_tracks: u32,
+    /// Running time (stream nanoseconds) of the first presented frame: where the clip sits
+    /// in the capture, so clips can be placed against each other.
+    pub running_time: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +104,7 @@ pub fn write_clip<W: Write>(
         frames: clip.presented_frames,
         samples: planned.len() as u64,
         audio_tracks: audio.len() as u32,
+        running_time: clip.presentation_start,
     })
 }
 

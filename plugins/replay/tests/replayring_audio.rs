@@ -104,7 +104,11 @@ fn aac_and_opus_tracks_stay_in_sync_with_the_picture() {
         move |ring| {
             ring.emit_by_name::<String>(
                 "save-range",
-                &[&(4 * SECOND + SECOND / 2), &(SECOND + SECOND / 10), &range_location],
+                &[
+                    &(4 * SECOND + SECOND / 2),
+                    &(SECOND + SECOND / 10),
+                    &range_location,
+                ],
             );
         },
     );

@@ -1,19 +1,19 @@
 // Lock order: `settings` and `state` are never held together (callers copy the settings
 // first); `saves` is taken alone. No lock is held while posting a message, pushing or
-// joining a save thread.
+// waiting for saves.
 
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::thread::JoinHandle;
-use std::time::Instant;
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::buffers::{self, DetachedBuffer};
-use super::pending::PendingSave;
+use super::pending::{self, PendingSave};
 use super::request::{RequestDefaults, SaveRequest, REQUEST_STRUCTURE};
 use super::save::{SaveJob, SaveOutcome};
 use super::stats::{self, ElementCounters};
@@ -35,6 +35,19 @@ const DEFAULT_LOCATION: &str = "replay-%Y%m%d-%H%M%S.mp4";
 const DEFAULT_SAVE_ON_EOS: bool = false;
 const DEFAULT_POST_ROLL: u64 = 0;
 const DEFAULT_CLEAR_ON_SAVE: bool = false;
+
+/// Clips are written by at most this many threads; more requests wait their turn, so a save
+/// storm costs memory for the queued snapshots (shared with the ring) but never hundreds of
+/// threads. Two keep a slow disk busy while a second file is prepared.
+const SAVE_THREADS: usize = 2;
+/// How often the watchdog looks for saves whose post-roll stalled.
+const WATCHDOG_INTERVAL: Duration = Duration::from_millis(100);
+
+thread_local! {
+    /// Set on save threads: a message handler that stops the pipeline from there must not
+    /// wait for the saves (its own among them).
+    static ON_SAVE_THREAD: Cell<bool> = const { Cell::new(false) };
+}
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -109,6 +122,8 @@ struct State {
     pending: Vec<PendingSave>,
     /// clear-on-save: later saves present nothing before this stream time.
     cleared_until: Option<i64>,
+    /// A watchdog thread is looking after the pending saves.
+    watchdog_running: bool,
     /// Frames copied out of an upstream buffer pool.
     pooled_copies: u64,
 }
@@ -167,12 +182,21 @@ struct SaveCounters {
     next_id: AtomicU64,
 }
 
+/// Saves waiting for a save thread, and how many threads are writing.
+#[derive(Default)]
+struct SaveQueue {
+    waiting: VecDeque<SaveJob>,
+    threads: usize,
+}
+
 pub struct ReplayRing {
     video_pad: gst::Pad,
     settings: Mutex<Settings>,
     state: Mutex<State>,
     counters: SaveCounters,
-    saves: Mutex<Vec<JoinHandle<()>>>,
+    saves: Mutex<SaveQueue>,
+    /// Signalled when a save thread exits.
+    saves_idle: Condvar,
 }
 
 /// Which sink pad a pad function runs for.
@@ -225,6 +249,7 @@ impl ObjectSubclass for ReplayRing {
             state: Mutex::default(),
             counters: SaveCounters::default(),
             saves: Mutex::default(),
+            saves_idle: Condvar::new(),
         }
     }
 }
@@ -591,34 +616,97 @@ impl ReplayRing {
             job,
             clear: request.clear,
             requested_at_stream_time: now.unwrap_or(i64::MIN),
+            deadline: pending::deadline(requested_at, Duration::from_nanos(request.post_roll)),
         });
         let completed = state.take_completed_saves(false, settings.limits().max_duration);
+        let start_watchdog = !state.pending.is_empty() && !state.watchdog_running;
+        state.watchdog_running |= start_watchdog;
         drop(state);
         completed.into_iter().for_each(|job| self.spawn_save(job));
+        if start_watchdog {
+            self.start_watchdog();
+        }
         id
     }
 
+    /// Writes pending saves whose deadline passed while nothing arrived to complete them;
+    /// exits once none is pending.
+    fn start_watchdog(&self) {
+        let element = self.obj().downgrade();
+        let spawned = std::thread::Builder::new()
+            .name("replayring-watchdog".into())
+            .spawn(move || loop {
+                std::thread::sleep(WATCHDOG_INTERVAL);
+                let Some(element) = element.upgrade() else {
+                    return;
+                };
+                let imp = element.imp();
+                let max_duration = imp.settings.lock().unwrap().limits().max_duration;
+                let mut state = imp.state.lock().unwrap();
+                let completed = state.take_completed_saves(false, max_duration);
+                let done = state.pending.is_empty();
+                state.watchdog_running = !done;
+                drop(state);
+                completed.into_iter().for_each(|job| imp.spawn_save(job));
+                if done {
+                    return;
+                }
+            });
+        if let Err(err) = spawned {
+            // Saves still complete as frames arrive, at EOS or on stop.
+            gst::warning!(CAT, imp = self, "cannot start the save watchdog: {err}");
+            self.state.lock().unwrap().watchdog_running = false;
+        }
+    }
+
+    /// Queues a save for a save thread, starting one when fewer than [`SAVE_THREADS`] run.
     fn spawn_save(&self, job: SaveJob) {
-        let id = job.id.clone();
-        let location = job.location_template.clone();
+        let mut queue = self.saves.lock().unwrap();
+        queue.waiting.push_back(job);
+        if queue.threads >= SAVE_THREADS {
+            return;
+        }
+        queue.threads += 1;
+        drop(queue);
         let element = self.obj().clone();
         let spawned = std::thread::Builder::new()
-            .name(format!("replayring-save-{id}"))
-            .spawn(move || {
-                let outcome = job.run();
-                element.imp().report(outcome);
-            });
-        match spawned {
-            Ok(handle) => {
-                let mut saves = self.saves.lock().unwrap();
-                saves.retain(|handle| !handle.is_finished());
-                saves.push(handle);
+            .name("replayring-save".into())
+            .spawn(move || element.imp().write_queued_saves());
+        if let Err(err) = spawned {
+            let mut queue = self.saves.lock().unwrap();
+            queue.threads -= 1;
+            // Another thread will write the queue; with none, nothing would.
+            let stranded: Vec<SaveJob> = if queue.threads == 0 {
+                queue.waiting.drain(..).collect()
+            } else {
+                Vec::new()
+            };
+            drop(queue);
+            self.saves_idle.notify_all();
+            for job in stranded {
+                self.report(SaveOutcome::failed(
+                    &job.id,
+                    &job.location_template,
+                    format!("cannot start a save thread: {err}"),
+                ));
             }
-            Err(err) => self.report(SaveOutcome::failed(
-                &id,
-                &location,
-                format!("cannot start a save thread: {err}"),
-            )),
+        }
+    }
+
+    /// A save thread: writes queued saves until none is left.
+    fn write_queued_saves(&self) {
+        ON_SAVE_THREAD.with(|flag| flag.set(true));
+        loop {
+            let mut queue = self.saves.lock().unwrap();
+            let Some(job) = queue.waiting.pop_front() else {
+                queue.threads -= 1;
+                drop(queue);
+                self.saves_idle.notify_all();
+                return;
+            };
+            drop(queue);
+            let outcome = job.run();
+            self.report(outcome);
         }
     }
 
@@ -648,14 +736,20 @@ impl ReplayRing {
         );
     }
 
+    /// Waits until every queued save is written (not from a save thread: it would wait for
+    /// itself).
     fn wait_for_saves(&self) {
-        let handles = std::mem::take(&mut *self.saves.lock().unwrap());
-        for handle in handles {
-            let _ = handle.join();
+        if ON_SAVE_THREAD.with(Cell::get) {
+            return;
+        }
+        let mut queue = self.saves.lock().unwrap();
+        while !queue.waiting.is_empty() || queue.threads > 0 {
+            queue = self.saves_idle.wait(queue).unwrap();
         }
     }
 
     fn stats(&self) -> gst::Structure {
+        let queued = self.saves.lock().unwrap().waiting.len() as u64;
         let state = self.state.lock().unwrap();
         let codec_of = |number: usize| {
             state
@@ -672,7 +766,7 @@ impl ReplayRing {
                 pooled_copies: state.pooled_copies,
                 saves: self.counters.saves.load(Ordering::Relaxed),
                 failed_saves: self.counters.failed.load(Ordering::Relaxed),
-                pending_saves: state.pending.len() as u64,
+                pending_saves: state.pending.len() as u64 + queued,
             },
         )
     }
@@ -768,7 +862,8 @@ impl ObjectImpl for ReplayRing {
                     .blurb(
                         "replayring-stats: duration (ns), bytes (all tracks), frames and keyframes currently \
                          buffered; evicted, dropped and copied frames (copied: taken out of an upstream buffer \
-                         pool), saves, failed-saves and pending-saves (waiting for post-roll); tracks: one \
+                         pool), saves, failed-saves and pending-saves (waiting for post-roll or for a save \
+                         thread); tracks: one \
                          structure per pad with codec, bytes and packets, and for audio evicted, gaps, \
                          gap-duration (ns missing where timestamps jumped) and behind-video (ns the track \
                          trails the video now: a source that stopped delivering)",

@@ -2,11 +2,23 @@
 //! the frames that arrive until the end of its window has been captured on every track, then
 //! goes to a save thread.
 
+use std::time::{Duration, Instant};
+
 use super::save::SaveJob;
 
 /// How long a finished video post-roll waits for audio that lags behind before the clip is
 /// written with the audio there is.
 pub const AUDIO_WAIT_LIMIT: i64 = 1_000_000_000;
+
+/// Wall-clock slack past a save's post-roll before it is written with whatever has arrived:
+/// a stalled encoder or a source that stopped must not hold a clip back forever.
+const STALL_GRACE: Duration = Duration::from_secs(2);
+
+/// When a save requested now, with `post_roll`, is written at the latest. Twice the
+/// post-roll leaves room for a pipeline that runs slower than real time.
+pub fn deadline(requested_at: Instant, post_roll: Duration) -> Instant {
+    requested_at + post_roll * 2 + STALL_GRACE
+}
 
 pub struct PendingSave {
     pub job: SaveJob,
@@ -14,6 +26,8 @@ pub struct PendingSave {
     pub clear: bool,
     /// Where the complete video ended when the save was requested.
     pub requested_at_stream_time: i64,
+    /// Written then with what has arrived, complete or not (see [`deadline`]).
+    pub deadline: Instant,
 }
 
 impl PendingSave {
@@ -27,6 +41,9 @@ impl PendingSave {
     /// it has then arrived too) and each live audio track reached it: audio encoders run a
     /// few packets behind the video, and a clip should not lose its last sounds to that.
     pub fn is_complete(&self, newest_video_dts: i64, live_audio_ends: &[Option<i64>]) -> bool {
+        if Instant::now() >= self.deadline {
+            return true;
+        }
         let until = self.until();
         let video_complete = self.requested_at_stream_time >= until || newest_video_dts >= until;
         if !video_complete {

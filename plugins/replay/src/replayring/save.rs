@@ -62,6 +62,7 @@ impl SaveOutcome {
                 .field("samples", saved.summary.samples)
                 .field("bytes", saved.summary.bytes)
                 .field("audio-tracks", saved.summary.audio_tracks)
+                .field("running-time", saved.summary.running_time.max(0) as u64)
                 .field("latency", saved.latency)
                 .build(),
             SaveOutcome::Failed(failed) => gst::Structure::builder("replay-failed")
