@@ -2,23 +2,20 @@
 // first); `saves` is taken alone. No lock is held while posting a message, pushing or
 // waiting for saves.
 
-use std::cell::Cell;
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, LazyLock, Mutex};
-use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::buffers::{self, DetachedBuffer};
-use super::pending::{self, PendingSave};
 use super::request::{RequestDefaults, SaveRequest, REQUEST_STRUCTURE};
-use super::save::{SaveJob, SaveOutcome};
+use super::saves::{SaveCounters, SaveQueue};
+use super::state::{PadStream, State};
 use super::stats::{self, ElementCounters};
 use crate::audio_format::{self, AudioFormat};
-use crate::ring::{AudioPushOutcome, Limits, PushOutcome, Recording, SelectError};
+use crate::ring::{AudioPushOutcome, Limits, PushOutcome};
 use crate::stream_format::{self, StreamFormat};
 
 pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -36,27 +33,14 @@ const DEFAULT_SAVE_ON_EOS: bool = false;
 const DEFAULT_POST_ROLL: u64 = 0;
 const DEFAULT_CLEAR_ON_SAVE: bool = false;
 
-/// Clips are written by at most this many threads; more requests wait their turn, so a save
-/// storm costs memory for the queued snapshots (shared with the ring) but never hundreds of
-/// threads. Two keep a slow disk busy while a second file is prepared.
-const SAVE_THREADS: usize = 2;
-/// How often the watchdog looks for saves whose post-roll stalled.
-const WATCHDOG_INTERVAL: Duration = Duration::from_millis(100);
-
-thread_local! {
-    /// Set on save threads: a message handler that stops the pipeline from there must not
-    /// wait for the saves (its own among them).
-    static ON_SAVE_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
 #[derive(Clone, Debug)]
-struct Settings {
-    max_duration: u64,
-    max_bytes: u64,
-    location: String,
-    save_on_eos: bool,
-    post_roll: u64,
-    clear_on_save: bool,
+pub(super) struct Settings {
+    pub(super) max_duration: u64,
+    pub(super) max_bytes: u64,
+    pub(super) location: String,
+    pub(super) save_on_eos: bool,
+    pub(super) post_roll: u64,
+    pub(super) clear_on_save: bool,
 }
 
 impl Default for Settings {
@@ -73,14 +57,14 @@ impl Default for Settings {
 }
 
 impl Settings {
-    fn limits(&self) -> Limits {
+    pub(super) fn limits(&self) -> Limits {
         Limits {
             max_duration: i64::try_from(self.max_duration).unwrap_or(i64::MAX),
             max_bytes: self.max_bytes,
         }
     }
 
-    fn request_defaults(&self) -> RequestDefaults {
+    pub(super) fn request_defaults(&self) -> RequestDefaults {
         RequestDefaults {
             post_roll: self.post_roll,
             clear: self.clear_on_save,
@@ -88,115 +72,14 @@ impl Settings {
     }
 }
 
-/// What one sink pad has seen of its stream.
-struct PadStream<F> {
-    format: Option<Arc<F>>,
-    segment: gst::FormattedSegment<gst::ClockTime>,
-    eos: bool,
-    /// Warnings already posted, so a persistent condition warns once per stream.
-    warned_awaiting_keyframe: bool,
-    warned_over_byte_limit: bool,
-}
-
-impl<F> Default for PadStream<F> {
-    fn default() -> Self {
-        PadStream {
-            format: None,
-            segment: gst::FormattedSegment::new(),
-            eos: false,
-            warned_awaiting_keyframe: false,
-            warned_over_byte_limit: false,
-        }
-    }
-}
-
-#[derive(Default)]
-struct State {
-    recording: Recording<gst::Buffer, StreamFormat, AudioFormat>,
-    video: PadStream<StreamFormat>,
-    /// Decode time of the newest video frame: post-roll saves complete against it.
-    newest_video_dts: Option<i64>,
-    /// By `audio_%u` number.
-    audio: BTreeMap<usize, PadStream<AudioFormat>>,
-    /// Saves waiting for their post-roll.
-    pending: Vec<PendingSave>,
-    /// clear-on-save: later saves present nothing before this stream time.
-    cleared_until: Option<i64>,
-    /// A watchdog thread is looking after the pending saves.
-    watchdog_running: bool,
-    /// Frames copied out of an upstream buffer pool.
-    pooled_copies: u64,
-}
-
-impl State {
-    /// Forgets the streams (buffers, caps, segments) but keeps the pads and the counters.
-    fn reset_streams(&mut self) {
-        self.recording.clear();
-        self.video = PadStream::default();
-        self.newest_video_dts = None;
-        for pad in self.audio.values_mut() {
-            *pad = PadStream::default();
-        }
-        self.cleared_until = None;
-    }
-
-    fn all_pads_eos(&self) -> bool {
-        self.video.eos && self.audio.values().all(|pad| pad.eos)
-    }
-
-    /// Takes the post-roll saves that are complete (all of them with `force`), releasing
-    /// what clear-on-save ones saved.
-    fn take_completed_saves(&mut self, force: bool, max_duration: i64) -> Vec<SaveJob> {
-        let newest_dts = self.newest_video_dts.unwrap_or(i64::MIN);
-        let live_audio_ends: Vec<Option<i64>> = self
-            .audio
-            .iter()
-            .filter(|(_, pad)| !pad.eos && pad.format.is_some())
-            .map(|(number, _)| {
-                self.recording
-                    .audio_track(*number)
-                    .and_then(|track| track.newest_end())
-            })
-            .collect();
-        let (complete, waiting): (Vec<PendingSave>, Vec<PendingSave>) =
-            std::mem::take(&mut self.pending)
-                .into_iter()
-                .partition(|save| force || save.is_complete(newest_dts, &live_audio_ends));
-        self.pending = waiting;
-        complete
-            .into_iter()
-            .map(|save| {
-                if save.clear {
-                    self.recording.evict_before(save.until(), max_duration);
-                }
-                save.job
-            })
-            .collect()
-    }
-}
-
-#[derive(Default)]
-struct SaveCounters {
-    saves: AtomicU64,
-    failed: AtomicU64,
-    next_id: AtomicU64,
-}
-
-/// Saves waiting for a save thread, and how many threads are writing.
-#[derive(Default)]
-struct SaveQueue {
-    waiting: VecDeque<SaveJob>,
-    threads: usize,
-}
-
 pub struct ReplayRing {
-    video_pad: gst::Pad,
-    settings: Mutex<Settings>,
-    state: Mutex<State>,
-    counters: SaveCounters,
-    saves: Mutex<SaveQueue>,
+    pub(super) video_pad: gst::Pad,
+    pub(super) settings: Mutex<Settings>,
+    pub(super) state: Mutex<State>,
+    pub(super) counters: SaveCounters,
+    pub(super) saves: Mutex<SaveQueue>,
     /// Signalled when a save thread exits.
-    saves_idle: Condvar,
+    pub(super) saves_idle: Condvar,
 }
 
 /// Which sink pad a pad function runs for.
@@ -543,211 +426,6 @@ impl ReplayRing {
         }
     }
 
-    /// Every sink pad is at EOS: saves waiting for post-roll, saves in flight and the
-    /// optional final save complete before EOS reaches the bus, so an application that stops
-    /// at EOS loses none of them.
-    fn finish_stream(&self) {
-        let settings = self.settings.lock().unwrap().clone();
-        let completed = self
-            .state
-            .lock()
-            .unwrap()
-            .take_completed_saves(true, settings.limits().max_duration);
-        completed.into_iter().for_each(|job| self.spawn_save(job));
-        self.wait_for_saves();
-        if settings.save_on_eos {
-            let request = SaveRequest {
-                post_roll: 0,
-                ..SaveRequest::last(0, None, settings.request_defaults())
-            };
-            self.start_save(request);
-            self.wait_for_saves();
-        }
-        let element = self.obj();
-        let _ = element.post_message(gst::message::Eos::builder().src(&*element).build());
-    }
-
-    /// Starts a save and returns its id. The clip is written on its own thread once the end
-    /// of its window has been captured on every track (at once, unless it has a post-roll or
-    /// the audio trails the video).
-    fn start_save(&self, request: SaveRequest) -> String {
-        let requested_at = Instant::now();
-        let settings = self.settings.lock().unwrap().clone();
-        let sequence = self.counters.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let id = format!("{}-{}", self.obj().name(), sequence);
-        let location_template = request
-            .location
-            .clone()
-            .unwrap_or_else(|| settings.location.clone());
-
-        let mut state = self.state.lock().unwrap();
-        let snapshot = state.recording.snapshot();
-        let now = snapshot.complete_end();
-        let window = now
-            .ok_or_else(|| SelectError::NoKeyframe.to_string())
-            .and_then(|now| request.window(now, settings.max_duration, state.cleared_until));
-        let window = match window {
-            Ok(window) => window,
-            Err(error) => {
-                drop(state);
-                self.report(SaveOutcome::failed(&id, &location_template, error));
-                return id;
-            }
-        };
-        gst::debug!(
-            CAT,
-            imp = self,
-            "save {} of {:?} ({:?})",
-            id,
-            window,
-            request
-        );
-        if request.clear {
-            state.cleared_until = Some(state.cleared_until.unwrap_or(i64::MIN).max(window.end));
-        }
-        let job = SaveJob {
-            id: id.clone(),
-            location_template,
-            window,
-            snapshot,
-            requested_at,
-        };
-        state.pending.push(PendingSave {
-            job,
-            clear: request.clear,
-            requested_at_stream_time: now.unwrap_or(i64::MIN),
-            deadline: pending::deadline(requested_at, Duration::from_nanos(request.post_roll)),
-        });
-        let completed = state.take_completed_saves(false, settings.limits().max_duration);
-        let start_watchdog = !state.pending.is_empty() && !state.watchdog_running;
-        state.watchdog_running |= start_watchdog;
-        drop(state);
-        completed.into_iter().for_each(|job| self.spawn_save(job));
-        if start_watchdog {
-            self.start_watchdog();
-        }
-        id
-    }
-
-    /// Writes pending saves whose deadline passed while nothing arrived to complete them;
-    /// exits once none is pending.
-    fn start_watchdog(&self) {
-        let element = self.obj().downgrade();
-        let spawned = std::thread::Builder::new()
-            .name("replayring-watchdog".into())
-            .spawn(move || loop {
-                std::thread::sleep(WATCHDOG_INTERVAL);
-                let Some(element) = element.upgrade() else {
-                    return;
-                };
-                let imp = element.imp();
-                let max_duration = imp.settings.lock().unwrap().limits().max_duration;
-                let mut state = imp.state.lock().unwrap();
-                let completed = state.take_completed_saves(false, max_duration);
-                let done = state.pending.is_empty();
-                state.watchdog_running = !done;
-                drop(state);
-                completed.into_iter().for_each(|job| imp.spawn_save(job));
-                if done {
-                    return;
-                }
-            });
-        if let Err(err) = spawned {
-            // Saves still complete as frames arrive, at EOS or on stop.
-            gst::warning!(CAT, imp = self, "cannot start the save watchdog: {err}");
-            self.state.lock().unwrap().watchdog_running = false;
-        }
-    }
-
-    /// Queues a save for a save thread, starting one when fewer than [`SAVE_THREADS`] run.
-    fn spawn_save(&self, job: SaveJob) {
-        let mut queue = self.saves.lock().unwrap();
-        queue.waiting.push_back(job);
-        if queue.threads >= SAVE_THREADS {
-            return;
-        }
-        queue.threads += 1;
-        drop(queue);
-        let element = self.obj().clone();
-        let spawned = std::thread::Builder::new()
-            .name("replayring-save".into())
-            .spawn(move || element.imp().write_queued_saves());
-        if let Err(err) = spawned {
-            let mut queue = self.saves.lock().unwrap();
-            queue.threads -= 1;
-            // Another thread will write the queue; with none, nothing would.
-            let stranded: Vec<SaveJob> = if queue.threads == 0 {
-                queue.waiting.drain(..).collect()
-            } else {
-                Vec::new()
-            };
-            drop(queue);
-            self.saves_idle.notify_all();
-            for job in stranded {
-                self.report(SaveOutcome::failed(
-                    &job.id,
-                    &job.location_template,
-                    format!("cannot start a save thread: {err}"),
-                ));
-            }
-        }
-    }
-
-    /// A save thread: writes queued saves until none is left.
-    fn write_queued_saves(&self) {
-        ON_SAVE_THREAD.with(|flag| flag.set(true));
-        loop {
-            let mut queue = self.saves.lock().unwrap();
-            let Some(job) = queue.waiting.pop_front() else {
-                queue.threads -= 1;
-                drop(queue);
-                self.saves_idle.notify_all();
-                return;
-            };
-            drop(queue);
-            let outcome = job.run();
-            self.report(outcome);
-        }
-    }
-
-    fn report(&self, outcome: SaveOutcome) {
-        let counter = match outcome {
-            SaveOutcome::Saved(_) => &self.counters.saves,
-            SaveOutcome::Failed(_) => &self.counters.failed,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        match &outcome {
-            SaveOutcome::Saved(saved) => {
-                gst::info!(CAT, imp = self, "saved {} to {}", saved.id, saved.location)
-            }
-            SaveOutcome::Failed(failed) => gst::warning!(
-                CAT,
-                imp = self,
-                "save {} failed: {}",
-                failed.id,
-                failed.error
-            ),
-        }
-        let element = self.obj();
-        let _ = element.post_message(
-            gst::message::Element::builder(outcome.into_structure())
-                .src(&*element)
-                .build(),
-        );
-    }
-
-    /// Waits until every queued save is written (not from a save thread: it would wait for
-    /// itself).
-    fn wait_for_saves(&self) {
-        if ON_SAVE_THREAD.with(Cell::get) {
-            return;
-        }
-        let mut queue = self.saves.lock().unwrap();
-        while !queue.waiting.is_empty() || queue.threads > 0 {
-            queue = self.saves_idle.wait(queue).unwrap();
-        }
-    }
-
     fn stats(&self) -> gst::Structure {
         let queued = self.saves.lock().unwrap().waiting.len() as u64;
         let state = self.state.lock().unwrap();
@@ -769,25 +447,6 @@ impl ReplayRing {
                 pending_saves: state.pending.len() as u64 + queued,
             },
         )
-    }
-
-    fn emit_save(
-        args: &[glib::Value],
-        request: impl FnOnce(&Settings) -> Result<SaveRequest, String>,
-    ) -> Option<glib::Value> {
-        let element = args[0].get::<super::ReplayRing>().expect("signal arg");
-        let imp = element.imp();
-        let settings = imp.settings.lock().unwrap().clone();
-        let id = match request(&settings) {
-            Ok(request) => imp.start_save(request),
-            Err(error) => {
-                let sequence = imp.counters.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-                let id = format!("{}-{}", element.name(), sequence);
-                imp.report(SaveOutcome::failed(&id, "", error));
-                id
-            }
-        };
-        Some(id.to_value())
     }
 }
 

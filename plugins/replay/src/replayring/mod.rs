@@ -15,9 +15,11 @@ use gst::prelude::*;
 
 mod buffers;
 mod imp;
+mod job;
 mod pending;
 mod request;
-mod save;
+mod saves;
+mod state;
 mod stats;
 
 glib::wrapper! {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::save::SaveJob;
+use super::job::SaveJob;
 
 /// How long a finished video post-roll waits for audio that lags behind before the clip is
 /// written with the audio there is.
