@@ -207,21 +207,8 @@ fn collect(pipeline: &gst::Pipeline, name: &str, each: impl Fn(f64, &[u8]) + Sen
 
 /// (codec_type, codec_name) of every stream, as ffprobe reports them.
 pub fn stream_codecs(path: &Path) -> Vec<(String, String)> {
-    require_tool("ffprobe");
-    let output = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name",
-        ])
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "ffprobe {}", path.display());
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
+    ffprobe_csv(path, &["-show_entries", "stream=codec_type,codec_name"])
+        .iter()
         .filter_map(|line| line.split_once(','))
         .map(|(name, kind)| (kind.to_owned(), name.to_owned()))
         .collect()
@@ -229,22 +216,8 @@ pub fn stream_codecs(path: &Path) -> Vec<(String, String)> {
 
 /// Duration in seconds of every stream, as the file's edit lists say (ffprobe).
 pub fn stream_durations(path: &Path) -> Vec<f64> {
-    require_tool("ffprobe");
-    let output = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "ffprobe {}", path.display());
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
+    ffprobe_csv(path, &["-show_entries", "stream=duration"])
+        .iter()
         .map(|line| line.trim().parse().unwrap())
         .collect()
 }

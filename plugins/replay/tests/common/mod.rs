@@ -223,26 +223,38 @@ pub fn ffprobe_entries(path: &Path, entries: &str) -> std::collections::HashMap<
         .collect()
 }
 
-/// Packets in file order as (pts seconds, dts seconds, keyframe).
-pub fn ffprobe_packets(path: &Path) -> Vec<(f64, f64, bool)> {
+/// The CSV lines ffprobe prints for `args` (e.g. `-show_entries stream=duration`).
+pub fn ffprobe_csv(path: &Path, args: &[&str]) -> Vec<String> {
     require_tool("ffprobe");
     let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time,dts_time,flags",
-            "-of",
-            "csv=p=0",
-        ])
+        .args(["-v", "error"])
+        .args(args)
+        .args(["-of", "csv=p=0"])
         .arg(path)
         .output()
         .unwrap();
-    assert!(output.status.success(), "ffprobe {}", path.display());
+    assert!(
+        output.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout)
         .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Packets in file order as (pts seconds, dts seconds, keyframe).
+pub fn ffprobe_packets(path: &Path) -> Vec<(f64, f64, bool)> {
+    let args = [
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=pts_time,dts_time,flags",
+    ];
+    ffprobe_csv(path, &args)
+        .iter()
         .map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
             (
