@@ -13,8 +13,10 @@ runtime_packages=(
 )
 # FFmpeg and Chromium check saved files by decoding and playing them; Xvfb, xdotool and
 # ximagesink (gstreamer1.0-x) give the launcher tests a screen to capture and keys to press;
-# a private D-Bus (dbus-daemon, dbus-monitor) shows the desktop notifications it sends.
-test_packages=(ffmpeg meson ninja-build chromium python3 python3-websocket xvfb xdotool gstreamer1.0-x dbus-daemon dbus-bin)
+# a private D-Bus (dbus-daemon, dbus-monitor) shows the desktop notifications it sends;
+# a private PulseAudio server (pulseaudio, with pactl from pulseaudio-utils) gives
+# `--audio system` a sound server whose output it records.
+test_packages=(ffmpeg meson ninja-build chromium python3 python3-websocket xvfb xdotool gstreamer1.0-x dbus-daemon dbus-bin pulseaudio pulseaudio-utils)
 # gstreamer-rs 0.25 needs a recent Rust; Debian 12's rustc is too old.
 minimum_rust="1.92"
 

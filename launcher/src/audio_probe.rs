@@ -60,7 +60,7 @@ fn first_error(pipeline: &gst::Pipeline) -> String {
 
 fn source_package(factory: &str) -> &'static str {
     match factory {
-        "pulsesrc" => "gstreamer1.0-pulseaudio",
+        "pulsesrc" => "gstreamer1.0-plugins-good",
         "wasapi2src" => "GStreamer's wasapi2 plugin, part of gst-plugins-bad",
         _ => "gstreamer1.0-plugins-base",
     }
@@ -95,7 +95,7 @@ mod tests {
         if let Err(reason) = check_input(AudioInput::System) {
             assert!(reason.starts_with("pulsesrc "), "{reason}");
             assert!(
-                reason.contains("install gstreamer1.0-pulseaudio")
+                reason.contains("install gstreamer1.0-plugins-good")
                     || reason.contains("start PulseAudio or PipeWire"),
                 "{reason}"
             );

@@ -88,7 +88,7 @@ fn audio(platform: Platform) {
         ),
         Platform::Linux => element_line(
             "pulsesrc",
-            "system audio and microphone through PulseAudio or PipeWire (gstreamer1.0-pulseaudio)",
+            "system audio and microphone through PulseAudio or PipeWire (gstreamer1.0-plugins-good)",
         ),
     }
     for input in [AudioInput::System, AudioInput::Microphone] {

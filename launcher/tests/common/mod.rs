@@ -1,6 +1,8 @@
 //! Helpers for the launcher's end-to-end tests: the real binary, a virtual X server, decoding.
 #![allow(dead_code)]
 
+pub mod sound;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -367,6 +369,75 @@ pub fn audio_peak_db(path: &Path) -> f64 {
         .find_map(|line| line.split("max_volume: ").nth(1))
         .and_then(|value| value.trim_end_matches(" dB").trim().parse().ok())
         .unwrap_or(f64::NEG_INFINITY)
+}
+
+/// The sample rate [`decoded_audio`] decodes to: the launcher's.
+pub const DECODED_AUDIO_RATE: u32 = 48_000;
+
+/// The first audio track decoded to mono samples at [`DECODED_AUDIO_RATE`], laid on the
+/// file's presentation timeline: sample `n` plays `n / rate` seconds after the file starts.
+/// Silence fills what the timestamps leave out (before the track's first sample, and gaps of
+/// a tenth of a second or more), as a player presents it.
+pub fn decoded_audio(path: &Path) -> Vec<f32> {
+    require_tool("ffmpeg");
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map",
+            "0:a:0",
+            "-af",
+            "aresample=async=1:first_pts=0",
+            "-ac",
+            "1",
+        ])
+        .args(["-ar", &DECODED_AUDIO_RATE.to_string(), "-f", "f32le", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "decoding the audio of {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+        .stdout
+        .chunks_exact(4)
+        .map(|bytes| f32::from_le_bytes(bytes.try_into().unwrap()))
+        .collect()
+}
+
+/// Every decoded video frame's presentation time (seconds) and average luma (16 black to 235
+/// white).
+pub fn frame_luma(path: &Path) -> Vec<(f64, f64)> {
+    require_tool("ffmpeg");
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        // Each frame at its own timestamp, as in decode_summary.
+        .args(["-fps_mode", "passthrough", "-enc_time_base", "-1"])
+        .args([
+            "-vf",
+            "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-",
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    // Pairs of lines: "frame:N pts:P pts_time:T", then "lavfi.signalstats.YAVG=Y".
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut frames = Vec::new();
+    let mut time = None;
+    for line in text.lines() {
+        if let Some(pts_time) = line.split("pts_time:").nth(1) {
+            time = pts_time.trim().parse().ok();
+        } else if let Some(luma) = line.strip_prefix("lavfi.signalstats.YAVG=") {
+            let time = time.take().expect("a frame's time precedes its luma");
+            frames.push((time, luma.parse().unwrap()));
+        }
+    }
+    frames
 }
 
 /// `gst-replay save --socket SOCKET <args>`: its JSON reply, after checking it succeeded.
