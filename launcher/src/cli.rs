@@ -169,7 +169,8 @@ pub struct CaptureArgs {
     /// Hard cap on the ring's memory: 500M, 2G [default: 500M, or what a CBR preset needs if more]
     #[arg(long, value_parser = bytes_arg, value_name = "SIZE")]
     pub max_bytes: Option<u64>,
-    /// Where clips go [default: ~/Videos/Replays, else the current directory]
+    /// Where clips go [default: ~/Videos/Replays (Windows: %USERPROFILE%\Videos\Replays), else
+    /// the current directory]
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     /// A TOML file of presets that extends or overrides the built-in table
@@ -199,16 +200,18 @@ pub struct CaptureArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub capture: CaptureArgs,
-    /// Global hotkey that saves the last --duration (X11; "none" to disable)
+    /// Global hotkey that saves the last --duration (X11 or Windows; "none" to disable)
     #[arg(long, default_value = "Alt+F10", value_name = "KEYS")]
     pub hotkey: String,
-    /// Control socket that `gst-replay save` talks to
+    /// Control socket that `gst-replay save` talks to (on Windows a pipe name: NAME or
+    /// \\.\pipe\NAME)
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
     /// No desktop notifications
     #[arg(long)]
     pub quiet: bool,
-    /// On Ctrl-C or SIGTERM, save the last --duration before stopping
+    /// On Ctrl-C or SIGTERM (on Windows also Ctrl-Break or closing the console), save the last
+    /// --duration before stopping
     #[arg(long)]
     pub save_on_exit: bool,
     /// Post-roll of saves that do not set their own: each clip also takes the next DURATION
@@ -237,7 +240,8 @@ pub struct SaveArgs {
     /// File to write instead of the run's output directory and name template
     #[arg(long, value_name = "FILE")]
     pub path: Option<PathBuf>,
-    /// Control socket of the running `gst-replay run`
+    /// Control socket of the running `gst-replay run` (on Windows a pipe name: NAME or
+    /// \\.\pipe\NAME)
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
     /// How long to wait for the clip to be written, in seconds, on top of --post

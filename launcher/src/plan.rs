@@ -142,9 +142,13 @@ fn default_max_bytes(preset: &crate::presets::Preset, duration: f64) -> u64 {
     DEFAULT_MAX_BYTES.max(needed.round() as u64)
 }
 
-/// `~/Videos/Replays`, or the current directory without a home.
+/// `~/Videos/Replays` (`%USERPROFILE%\Videos\Replays` on Windows), or the current directory
+/// without a home.
 pub fn default_output_dir() -> PathBuf {
-    match std::env::var_os("HOME") {
+    // Windows keeps the home in USERPROFILE; HOME there is set only by some shells (MSYS2,
+    // Git Bash), which would put clips somewhere else depending on where `run` was started.
+    let home_variable = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+    match std::env::var_os(home_variable) {
         Some(home) if !home.is_empty() => PathBuf::from(home).join("Videos").join("Replays"),
         _ => PathBuf::from("."),
     }

@@ -1,4 +1,6 @@
 //! Audio tracks end to end: `gst-replay run --audio`, saved clips probed and decoded.
+// End to end on a Linux test machine: signals, Xvfb, a POSIX shell and FFmpeg.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! Clip requests end to end: post-roll and clear-on-save through `gst-replay save`.
+// End to end on a Linux test machine: signals, Xvfb, a POSIX shell and FFmpeg.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! The documented gst-launch-1.0 lines that can run here do run as printed, and the replay
 //! they save on Ctrl-C decodes.
+// End to end on a Linux test machine: signals, Xvfb, a POSIX shell and FFmpeg.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,4 +1,6 @@
 //! `gst-replay run` end to end: real capture and encoding, every save trigger, files decoded.
+// End to end on a Linux test machine: signals, Xvfb, a POSIX shell and FFmpeg.
+#![cfg(unix)]
 
 mod common;
 

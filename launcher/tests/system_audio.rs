@@ -1,6 +1,8 @@
 //! System audio end to end: a private PulseAudio server, a screen that flashes white as a tick
 //! plays, `gst-replay run --source screen --audio system` saving on its hotkey, and the clip's
 //! sound checked against its picture.
+// End to end on a Linux test machine: PulseAudio, Xvfb, signals and FFmpeg.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,18 +1,19 @@
 //! The client side: `gst-replay save` and `gst-replay status` send one request and wait for
 //! the one-line reply.
 
-use std::io::{self, Write};
-use std::os::unix::net::UnixStream;
+use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{read_line, time_left, ControlError, LineError, Request};
+use super::platform::connect;
+use super::{read_line, time_left, Connection, ControlError, LineError, Request};
 
 /// Longest reply accepted. Replies are small status objects; the cap only keeps a confused
 /// peer from filling the client's memory.
 const MAX_REPLY_LINE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Sends `request` to the server listening on `path` and returns its one-line JSON reply.
+/// Sends `request` to the server listening on `path` (a pipe name on Windows) and returns its
+/// one-line JSON reply.
 ///
 /// `timeout` bounds the whole exchange after connecting (a save may legitimately take a
 /// while, so callers pick it); `Duration::ZERO` waits without limit. Errors are sentences a
@@ -33,17 +34,6 @@ pub fn send(
         // Without a reply, the failed write is the root cause.
         (Err(error), Err(_)) | (Ok(()), Err(error)) => Err(describe(error, path, timeout)),
     }
-}
-
-/// Connects, telling "nobody is there" (no file, or a stale file nobody accepts on) apart
-/// from other failures such as a permission problem.
-fn connect(path: &Path) -> Result<UnixStream, ControlError> {
-    UnixStream::connect(path).map_err(|error| match error.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ControlError::NotRunning {
-            path: path.to_path_buf(),
-        },
-        _ => ControlError::io("connect to", path, error),
-    })
 }
 
 /// What went wrong in one step of the exchange, before the path and timeout are attached.
@@ -69,7 +59,7 @@ fn describe(error: ExchangeError, path: &Path, timeout: Duration) -> ControlErro
 }
 
 fn write_request(
-    stream: &mut UnixStream,
+    stream: &mut impl Connection,
     request: &Request,
     deadline: Option<Instant>,
 ) -> Result<(), ExchangeError> {
@@ -88,7 +78,7 @@ fn write_request(
 }
 
 fn read_reply(
-    stream: &mut UnixStream,
+    stream: &mut impl Connection,
     deadline: Option<Instant>,
 ) -> Result<serde_json::Value, ExchangeError> {
     let line = read_line(stream, deadline, MAX_REPLY_LINE_BYTES).map_err(|error| match error {

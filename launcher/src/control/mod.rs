@@ -1,20 +1,36 @@
-//! The local control socket: a running `gst-replay run` listens on a Unix domain socket, and
-//! `gst-replay save` / `gst-replay status` from another shell connect to it.
+//! The local control channel: a running `gst-replay run` listens on a Unix domain socket (a
+//! named pipe on Windows), and `gst-replay save` / `gst-replay status` from another shell
+//! connect to it.
 //!
 //! The protocol is deliberately tiny: one request per connection, sent as one JSON line
 //! (see [`Request`]), answered by one JSON line. Replies are free-form JSON chosen by the
-//! server's handler; errors the socket layer itself reports look like
+//! server's handler; errors the channel itself reports look like
 //! `{"event":"error","error":"<sentence>"}` (see [`error_reply`]).
+//!
+//! Everything but opening and accepting connections is shared: the request format, the line
+//! reading with its deadline and size limit, the server's connection handling and the client.
+//! `unix` and `windows` each provide a [`Connection`], a `connect` for clients and a
+//! `Listener` for the server.
 //!
 //! This module knows nothing about GStreamer: the server hands each request to a closure.
 
-use std::io::{self, Read};
-use std::os::unix::net::UnixStream;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub mod client;
+#[cfg(any(windows, test))]
+mod pipe_name;
 pub mod server;
+#[cfg(unix)]
+mod unix;
+#[cfg(windows)]
+mod windows;
+
+#[cfg(unix)]
+use unix as platform;
+#[cfg(windows)]
+use windows as platform;
 
 #[cfg(test)]
 mod tests;
@@ -23,31 +39,29 @@ mod tests;
 /// hundred bytes; the limit only stops a runaway client from filling the server's memory.
 pub const MAX_REQUEST_LINE_BYTES: usize = 64 * 1024;
 
-/// Name of the socket file inside its directory.
-const SOCKET_FILE_NAME: &str = "control.sock";
-
-/// Where `gst-replay run` listens unless told otherwise:
-/// `$XDG_RUNTIME_DIR/gst-replay/control.sock`, else `/tmp/gst-replay-<uid>/control.sock`.
+/// Where `gst-replay run` listens unless told otherwise.
 ///
-/// An empty or relative `$XDG_RUNTIME_DIR` is ignored, as the XDG base directory
-/// specification asks.
+/// Unix: `$XDG_RUNTIME_DIR/gst-replay/control.sock`, else `/tmp/gst-replay-<uid>/control.sock`
+/// (an empty or relative `$XDG_RUNTIME_DIR` is ignored, as the XDG base directory
+/// specification asks). Windows: the named pipe `\\.\pipe\gst-replay-<user name>`.
 pub fn default_socket_path() -> PathBuf {
-    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute());
-    match runtime_dir {
-        Some(dir) => dir.join("gst-replay").join(SOCKET_FILE_NAME),
-        // Not std::env::temp_dir(): a different $TMPDIR in the shell running `save` must not
-        // make it look for the server somewhere else.
-        None => Path::new("/tmp")
-            .join(format!("gst-replay-{}", current_uid()))
-            .join(SOCKET_FILE_NAME),
-    }
+    platform::default_socket_path()
 }
 
-fn current_uid() -> libc::uid_t {
-    // SAFETY: getuid has no preconditions, cannot fail and touches no memory of ours.
-    unsafe { libc::getuid() }
+/// One end of a control connection, as the shared protocol code needs it: bytes both ways,
+/// with timeouts. A Unix stream socket, or a named pipe on Windows.
+pub(crate) trait Connection: Read + Write + Send + 'static {
+    /// Bounds each following read (None: wait without limit). As with `UnixStream`, a zero
+    /// duration is refused: callers pass what is left of a deadline, never nothing.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Bounds each following write (None: wait without limit).
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Writes `bytes` only as far as the connection takes them without waiting for the peer
+    /// to read: for the one short reply the accept thread itself sends, which must never
+    /// block it.
+    fn write_without_waiting(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
 /// One request per connection, sent as one JSON line.
@@ -120,6 +134,13 @@ pub enum ControlError {
     #[error("{path} exists and is not a socket; move it away, or give this one another --socket")]
     NotASocket { path: PathBuf },
 
+    /// Windows: `--socket` is not a pipe name.
+    #[error(
+        "{path} is not a pipe name; on Windows --socket takes a name such as gst-replay-test \
+         or \\\\.\\pipe\\gst-replay-test"
+    )]
+    NotAPipeName { path: PathBuf },
+
     /// A request line that does not parse as a [`Request`].
     #[error("the request is not valid: {message}")]
     InvalidRequest { message: String },
@@ -175,7 +196,7 @@ enum LineError {
 /// time cannot hold the connection open forever. Bytes after the newline are ignored: there
 /// is one message per connection. A peer that closes after a partial line has sent that line.
 fn read_line(
-    stream: &mut UnixStream,
+    stream: &mut impl Connection,
     deadline: Option<Instant>,
     max_len: usize,
 ) -> Result<Vec<u8>, LineError> {
@@ -209,7 +230,7 @@ fn read_line(
 }
 
 /// Sets the socket's read timeout to what is left until `deadline`.
-fn set_read_deadline(stream: &UnixStream, deadline: Option<Instant>) -> Result<(), LineError> {
+fn set_read_deadline(stream: &impl Connection, deadline: Option<Instant>) -> Result<(), LineError> {
     let remaining = match deadline {
         None => None,
         Some(deadline) => match time_left(deadline) {
@@ -226,7 +247,8 @@ fn time_left(deadline: Instant) -> Option<Duration> {
     Some(deadline.saturating_duration_since(Instant::now())).filter(|left| !left.is_zero())
 }
 
-/// Socket timeouts surface as `WouldBlock` on Unix and `TimedOut` elsewhere.
+/// Socket timeouts surface as `WouldBlock` on Unix and `TimedOut` elsewhere (and from the
+/// Windows pipes).
 fn is_timeout(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -303,20 +325,6 @@ mod request_tests {
             let error = parse_request(line).unwrap_err();
             assert!(matches!(error, ControlError::InvalidRequest { .. }));
             assert!(error.to_string().starts_with("the request is not valid: "));
-        }
-    }
-
-    #[test]
-    fn default_socket_path_follows_xdg_runtime_dir() {
-        // Only inspects the variable; changing it would race with other tests.
-        let path = default_socket_path();
-        assert!(path.ends_with("control.sock"));
-        match std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| Path::new(dir).is_absolute()) {
-            Some(dir) => assert_eq!(path, Path::new(&dir).join("gst-replay/control.sock")),
-            None => assert_eq!(
-                path,
-                PathBuf::from(format!("/tmp/gst-replay-{}/control.sock", current_uid()))
-            ),
         }
     }
 

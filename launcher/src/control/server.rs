@@ -1,20 +1,21 @@
-//! The server side: `gst-replay run` binds the socket, then answers requests on background
-//! threads until its [`ServerHandle`] is dropped.
+//! The server side: `gst-replay run` binds the control channel, then answers requests on
+//! background threads until its [`ServerHandle`] is dropped.
+//!
+//! Binding and accepting are the platform's (a socket file on Unix, a named pipe on Windows);
+//! what happens on a connection, with its limits and deadlines, is the same everywhere.
 
-use std::fs::{self, DirBuilder, Permissions};
-use std::io::{self, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::platform::{self, Listener, StopSender};
 use super::{
-    error_reply, parse_request, read_line, ControlError, LineError, Request, MAX_REQUEST_LINE_BYTES,
+    error_reply, parse_request, read_line, Connection, ControlError, LineError, Request,
+    MAX_REQUEST_LINE_BYTES,
 };
 
 /// How long a client may take to send its request line before it is dropped.
@@ -24,49 +25,35 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// and a handful is all a person at a shell produces, so this only stops a runaway script.
 const MAX_ACTIVE_CONNECTIONS: usize = 64;
 
-/// Pause after an `accept`/`poll` failure (say, out of file descriptors) so a persistent
-/// failure does not turn the accept loop into a busy loop.
-const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// Pause after an accept failure (say, out of file descriptors) so a persistent failure does
+/// not turn the accept loop into a busy loop.
+pub(super) const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// The reply must fit the socket buffer in practice; this only bounds a client that never reads.
 const REPLY_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Handler = dyn Fn(Request) -> serde_json::Value + Send + Sync;
 
-/// A bound control socket, not yet serving. Dropping it removes the socket file.
+/// A bound control channel, not yet serving. Dropping it releases the channel (on Unix,
+/// removes the socket file).
 pub struct Server {
-    listener: UnixListener,
-    socket_file: SocketFile,
+    listener: Listener,
     request_timeout: Duration,
 }
 
 impl Server {
-    /// Binds the socket: creates the parent directory with mode 0700 if missing; if a server
-    /// already answers on `path`, fails with [`ControlError::AlreadyRunning`]; a stale socket
-    /// file (nobody answers) is removed and replaced; anything else on `path` is left alone
+    /// Binds the control channel, refusing a second server on the same `path` with
+    /// [`ControlError::AlreadyRunning`].
+    ///
+    /// Unix: creates the parent directory with mode 0700 if missing; a stale socket file
+    /// (nobody answers) is removed and replaced; anything else on `path` is left alone
     /// ([`ControlError::NotASocket`]). The socket file gets mode 0600.
+    ///
+    /// Windows: `path` is a pipe name (`\\.\pipe\NAME`, or just `NAME`); the pipe is created
+    /// as its first instance, so an existing pipe of that name means another server.
     pub fn bind(path: &Path) -> Result<Server, ControlError> {
-        create_private_parent_dir(path)?;
-        remove_stale_socket(path)?;
-        let listener = UnixListener::bind(path).map_err(|error| match error.kind() {
-            // Another server won the race between our stale check and our bind.
-            io::ErrorKind::AddrInUse => ControlError::AlreadyRunning {
-                path: path.to_path_buf(),
-            },
-            _ => ControlError::io("listen on", path, error),
-        })?;
-        // From here on, dropping `socket_file` on an error removes what we just created.
-        let socket_file = SocketFile::identify(path)?;
-        fs::set_permissions(path, Permissions::from_mode(0o600))
-            .map_err(|error| ControlError::io("restrict the permissions of", path, error))?;
-        // Non-blocking so that a connection that vanishes between poll and accept cannot
-        // stall the accept loop (and with it, shutdown).
-        listener
-            .set_nonblocking(true)
-            .map_err(|error| ControlError::io("listen on", path, error))?;
         Ok(Server {
-            listener,
-            socket_file,
+            listener: Listener::bind(path)?,
             request_timeout: REQUEST_TIMEOUT,
         })
     }
@@ -97,14 +84,11 @@ impl Server {
     ) -> Result<ServerHandle, ControlError> {
         let Server {
             listener,
-            socket_file,
             request_timeout,
         } = self;
-        let path = socket_file.path.clone();
-        // The handle keeps one end; dropping it makes the other end readable (end of file),
-        // which wakes the accept thread's poll at once, whatever happened to the socket file.
+        let path = listener.path().to_path_buf();
         let (stop_sender, stop_receiver) =
-            UnixStream::pair().map_err(|error| ControlError::io("serve on", &path, error))?;
+            platform::stop_pair().map_err(|error| ControlError::io("serve on", &path, error))?;
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
             request_timeout,
@@ -112,23 +96,26 @@ impl Server {
         });
         let accept_thread = thread::Builder::new()
             .name("control-accept".into())
-            .spawn(move || accept_loop(&listener, &stop_receiver, &shared))
+            .spawn(move || {
+                listener.accept_until_stopped(&stop_receiver, |stream| {
+                    start_connection(stream, &shared)
+                })
+            })
             .map_err(|error| ControlError::io("start serving on", &path, error))?;
         Ok(ServerHandle {
             stop_sender: Some(stop_sender),
             accept_thread: Some(accept_thread),
-            socket_file: Some(socket_file),
         })
     }
 }
 
-/// A serving control socket. Dropping it stops accepting at once, waits for the accept thread
-/// and removes the socket file if it is still the one this server created. Requests already
-/// being handled finish on their own threads.
+/// A serving control channel. Dropping it stops accepting at once and waits for the accept
+/// thread, which releases the channel as it ends (on Unix, removes the socket file if it is
+/// still the one this server created). Requests already being handled finish on their own
+/// threads.
 pub struct ServerHandle {
-    stop_sender: Option<UnixStream>,
+    stop_sender: Option<StopSender>,
     accept_thread: Option<JoinHandle<()>>,
-    socket_file: Option<SocketFile>,
 }
 
 impl Drop for ServerHandle {
@@ -138,99 +125,6 @@ impl Drop for ServerHandle {
             // The accept loop does not panic; if it somehow did, there is nothing left to stop.
             let _ = thread.join();
         }
-        // The listener closed with the thread; the file it was reached by can go now.
-        drop(self.socket_file.take());
-    }
-}
-
-/// The socket file this server created, identified by device and inode so that it is never
-/// mistaken for a file another server put at the same path later.
-struct SocketFile {
-    path: PathBuf,
-    device: u64,
-    inode: u64,
-}
-
-impl SocketFile {
-    fn identify(path: &Path) -> Result<SocketFile, ControlError> {
-        match fs::symlink_metadata(path) {
-            Ok(metadata) => Ok(SocketFile {
-                path: path.to_path_buf(),
-                device: metadata.dev(),
-                inode: metadata.ino(),
-            }),
-            Err(error) => {
-                let _ = fs::remove_file(path);
-                Err(ControlError::io("inspect the new socket", path, error))
-            }
-        }
-    }
-
-    fn is_still_ours(&self) -> bool {
-        fs::symlink_metadata(&self.path)
-            .is_ok_and(|metadata| metadata.dev() == self.device && metadata.ino() == self.inode)
-    }
-}
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        if self.is_still_ours() {
-            // Best effort: a leftover file is detected as stale by the next `bind`.
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Creates the socket's directory, private to this user, if it does not exist. An existing
-/// directory is left as it is: it may be shared on purpose (say, `--socket /tmp/x.sock`).
-fn create_private_parent_dir(path: &Path) -> Result<(), ControlError> {
-    let Some(parent) = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    else {
-        return Ok(());
-    };
-    if parent.exists() {
-        return Ok(());
-    }
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(parent)
-        .map_err(|error| ControlError::io("create the directory", parent, error))?;
-    // The mode given to mkdir is filtered by the umask; set it explicitly so it is exactly 0700.
-    fs::set_permissions(parent, Permissions::from_mode(0o700))
-        .map_err(|error| ControlError::io("restrict the permissions of", parent, error))
-}
-
-/// Clears the way for `bind`: a socket nobody accepts on is a leftover from a server that
-/// died, and is removed; a live one means another server is running.
-fn remove_stale_socket(path: &Path) -> Result<(), ControlError> {
-    let metadata = match fs::symlink_metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(error) => return Err(ControlError::io("inspect", path, error)),
-    };
-    if !metadata.file_type().is_socket() {
-        return Err(ControlError::NotASocket {
-            path: path.to_path_buf(),
-        });
-    }
-    // The probe sends nothing; a gst-replay server closes such a connection silently.
-    match UnixStream::connect(path) {
-        Ok(_probe) => Err(ControlError::AlreadyRunning {
-            path: path.to_path_buf(),
-        }),
-        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
-            match fs::remove_file(path) {
-                Err(error) if error.kind() != io::ErrorKind::NotFound => {
-                    Err(ControlError::io("remove the stale socket", path, error))
-                }
-                _ => Ok(()),
-            }
-        }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(ControlError::io("check who listens on", path, error)),
     }
 }
 
@@ -241,86 +135,14 @@ struct Shared {
     active_connections: AtomicUsize,
 }
 
-/// What woke the accept thread.
-enum Wakeup {
-    Stop,
-    Connection,
-    Failure,
-}
-
-fn accept_loop(listener: &UnixListener, stop_receiver: &UnixStream, shared: &Arc<Shared>) {
-    loop {
-        match wait_for_wakeup(listener, stop_receiver) {
-            Wakeup::Stop => return,
-            Wakeup::Connection => accept_connections(listener, shared),
-            Wakeup::Failure => thread::sleep(RETRY_PAUSE),
-        }
-    }
-}
-
-/// Blocks until a client connects or the handle asks to stop; stopping wins.
-fn wait_for_wakeup(listener: &UnixListener, stop_receiver: &UnixStream) -> Wakeup {
-    let mut fds = [
-        libc::pollfd {
-            fd: stop_receiver.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    // SAFETY: `fds` is a valid array of two pollfd for the length passed, and both
-    // descriptors stay open for the duration of the call (borrowed above).
-    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-    if ready < 0 {
-        let interrupted = io::Error::last_os_error().kind() == io::ErrorKind::Interrupted;
-        return if interrupted {
-            Wakeup::Connection // Spurious: accept finds nothing and we poll again.
-        } else {
-            Wakeup::Failure
-        };
-    }
-    if fds[0].revents != 0 {
-        Wakeup::Stop
-    } else if fds[1].revents & libc::POLLIN != 0 {
-        Wakeup::Connection
-    } else {
-        Wakeup::Failure
-    }
-}
-
-/// Accepts every pending connection, each onto its own thread.
-fn accept_connections(listener: &UnixListener, shared: &Arc<Shared>) {
-    loop {
-        match listener.accept() {
-            Ok((stream, _)) => start_connection(stream, shared),
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) if error.kind() == io::ErrorKind::ConnectionAborted => continue,
-            Err(_) => {
-                // Out of descriptors or memory: let the pending client wait, then retry.
-                thread::sleep(RETRY_PAUSE);
-                return;
-            }
-        }
-    }
-}
-
-fn start_connection(mut stream: UnixStream, shared: &Arc<Shared>) {
+fn start_connection(mut stream: impl Connection, shared: &Arc<Shared>) {
     let Some(slot) = ConnectionSlot::claim(shared) else {
         let reply = error_reply("too many control connections at once; try again shortly");
-        // Never block the accept thread on a client: a fresh socket buffer takes this reply.
-        let _ = stream.set_nonblocking(true);
-        let _ = stream.write_all(reply_line(&reply).as_bytes());
+        // Never block the accept thread on a client: a fresh connection's buffer takes this
+        // reply.
+        let _ = stream.write_without_waiting(reply_line(&reply).as_bytes());
         return;
     };
-    // Some systems pass the listener's non-blocking flag on to accepted sockets.
-    if stream.set_nonblocking(false).is_err() {
-        return;
-    }
     // If the thread cannot start, the closure (stream and slot) is dropped: the client sees
     // the connection close and reports that no answer came.
     let _ = thread::Builder::new()
@@ -356,7 +178,7 @@ impl Drop for ConnectionSlot {
 }
 
 /// Reads the one request, answers it and closes the connection.
-fn serve_connection(mut stream: UnixStream, shared: &Shared) {
+fn serve_connection(mut stream: impl Connection, shared: &Shared) {
     let deadline = Instant::now() + shared.request_timeout;
     let reply = match read_line(&mut stream, Some(deadline), MAX_REQUEST_LINE_BYTES) {
         Ok(line) => reply_to_line(&line, &*shared.handler),
@@ -387,7 +209,7 @@ fn reply_to_line(line: &[u8], handler: &Handler) -> serde_json::Value {
     })
 }
 
-fn write_reply(stream: &mut UnixStream, reply: &serde_json::Value) -> io::Result<()> {
+fn write_reply(stream: &mut impl Connection, reply: &serde_json::Value) -> io::Result<()> {
     stream.set_write_timeout(Some(REPLY_WRITE_TIMEOUT))?;
     stream.write_all(reply_line(reply).as_bytes())?;
     stream.flush()
@@ -401,12 +223,15 @@ fn reply_line(reply: &serde_json::Value) -> String {
     line
 }
 
-#[cfg(test)]
+// These drive the shared server through Unix sockets, half-closes included; control/tests.rs
+// covers what both platforms do.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::control::tests::TestDir;
     use proptest::prelude::*;
-    use std::io::Read;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
 
     /// A server whose clients get `request_timeout` instead of 5 s, to keep tests fast.
     fn impatient_server(path: &Path, request_timeout: Duration) -> ServerHandle {

@@ -1,9 +1,12 @@
-//! End-to-end tests: a real server and client on a socket in a private temporary directory.
+//! End-to-end tests: a real server and client on a socket in a private temporary directory,
+//! or on a named pipe of their own on Windows. Those about socket files run on Unix only.
 
 use std::fs;
 use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+#[cfg(unix)]
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -14,13 +17,14 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::server::Server;
-use super::{client, ControlError, Request, MAX_REQUEST_LINE_BYTES};
+use super::{client, platform, Connection, ControlError, Request, MAX_REQUEST_LINE_BYTES};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A directory of its own under the system temporary directory, removed on drop.
 pub(super) struct TestDir {
     path: PathBuf,
+    pipe_name: String,
 }
 
 impl TestDir {
@@ -33,11 +37,21 @@ impl TestDir {
         ));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap();
-        TestDir { path }
+        // Pipes are not files: each test gets a name of its own instead of a directory.
+        let pipe_name = format!(
+            r"\\.\pipe\gst-replay-test-{}-{unique}-{name}",
+            std::process::id()
+        );
+        TestDir { path, pipe_name }
     }
 
+    /// Where the test's server listens.
     pub(super) fn socket(&self) -> PathBuf {
-        self.path.join("control.sock")
+        if cfg!(windows) {
+            PathBuf::from(&self.pipe_name)
+        } else {
+            self.path.join("control.sock")
+        }
     }
 }
 
@@ -58,8 +72,8 @@ fn save(last_ns: Option<u64>) -> Request {
 
 /// Sends raw bytes and reads everything the server writes until it closes the connection.
 pub(super) fn exchange_raw(path: &Path, bytes: &[u8]) -> String {
-    let mut stream = UnixStream::connect(path).unwrap();
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut stream = platform::connect(path).unwrap();
+    Connection::set_read_timeout(&stream, Some(TIMEOUT)).unwrap();
     stream.write_all(bytes).unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
@@ -165,6 +179,7 @@ fn second_bind_on_a_live_socket_fails_and_leaves_the_first_serving() {
     assert_eq!(status["event"], "ok");
 }
 
+#[cfg(unix)]
 #[test]
 fn stale_socket_file_is_replaced() {
     let dir = TestDir::new("stale");
@@ -182,6 +197,7 @@ fn stale_socket_file_is_replaced() {
     assert_eq!(status["event"], "ok");
 }
 
+#[cfg(unix)]
 #[test]
 fn a_file_that_is_not_a_socket_is_left_alone() {
     let dir = TestDir::new("not-a-socket");
@@ -277,11 +293,13 @@ fn dropping_the_handle_removes_the_socket_promptly() {
     drop(server);
 
     assert!(started.elapsed() < Duration::from_secs(1));
+    #[cfg(unix)]
     assert!(!dir.socket().exists());
     let error = client::send(&dir.socket(), &Request::Status, TIMEOUT).unwrap_err();
     assert!(matches!(error, ControlError::NotRunning { .. }), "{error}");
 }
 
+#[cfg(unix)]
 #[test]
 fn dropping_the_handle_keeps_a_socket_another_server_created() {
     let dir = TestDir::new("replaced");
@@ -296,6 +314,7 @@ fn dropping_the_handle_keeps_a_socket_another_server_created() {
     assert_eq!(seen_by_second.lock().unwrap().len(), 1);
 }
 
+#[cfg(unix)]
 #[test]
 fn dropping_an_unspawned_server_removes_the_socket() {
     let dir = TestDir::new("unspawned");
@@ -307,6 +326,7 @@ fn dropping_an_unspawned_server_removes_the_socket() {
     assert!(!dir.socket().exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn socket_directory_is_0700_and_socket_is_0600() {
     let dir = TestDir::new("permissions");
@@ -355,6 +375,7 @@ fn a_panicking_handler_gets_an_error_reply() {
     assert!(error_text(&reply).contains("failed while handling the request"));
 }
 
+#[cfg(unix)]
 #[test]
 fn a_reply_that_is_not_json_is_reported() {
     let dir = TestDir::new("bad-reply");
@@ -375,6 +396,7 @@ fn a_reply_that_is_not_json_is_reported() {
     fake_server.join().unwrap();
 }
 
+#[cfg(unix)]
 #[test]
 fn a_server_that_closes_without_answering_is_reported() {
     let dir = TestDir::new("no-reply");

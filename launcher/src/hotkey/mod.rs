@@ -1,12 +1,17 @@
 //! The global "save the replay" hotkey: parsing what the user wrote (`--hotkey Alt+F10`) into a
-//! [`Hotkey`], and, on Linux, grabbing it on an X server (see [`x11`]).
+//! [`Hotkey`], and listening for it: on Linux by grabbing it on an X server (`x11`), on Windows
+//! with `RegisterHotKey` (`windows`, whose key codes come from [`virtual_keys`]).
 //!
-//! This module knows nothing about GStreamer: the launcher hands [`x11::listen`] a callback that
+//! This module knows nothing about GStreamer: the launcher hands `listen` a callback that
 //! triggers the save, so the hotkey can be tested on its own.
 
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(any(windows, test))]
+pub mod virtual_keys;
+#[cfg(windows)]
+pub mod windows;
 #[cfg(target_os = "linux")]
 pub mod x11;
 
@@ -16,7 +21,8 @@ pub const DEFAULT_HOTKEY: &str = "Alt+F10";
 /// Which modifier keys must be held together with the hotkey's key.
 ///
 /// `alt` is the X11 `Mod1` modifier and `super_key` is `Mod4`, which is where every common
-/// keyboard layout puts Alt and Super (the Windows key).
+/// keyboard layout puts Alt and Super (the Windows key). On Windows they are `MOD_ALT` and
+/// `MOD_WIN`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Modifiers {
     /// Control (`Ctrl`, `Control`).
@@ -71,7 +77,8 @@ impl Default for Hotkey {
     }
 }
 
-/// Everything that can go wrong with a hotkey, from parsing it to grabbing it on the X server.
+/// Everything that can go wrong with a hotkey, from parsing it to grabbing it on the X server
+/// or registering it with Windows.
 ///
 /// Each message is a sentence that tells the user what to change.
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +160,8 @@ pub enum HotkeyError {
         reason: String,
     },
 
-    /// Another X client already grabbed this key combination.
+    /// Another X client already grabbed this key combination, or another Windows program
+    /// registered it.
     #[error(
         "{hotkey} is already grabbed by another program (a running ShadowPlay-style recorder or \
          the desktop's own shortcut); choose another with --hotkey"
@@ -182,6 +190,16 @@ pub enum HotkeyError {
         /// What the listener was doing, e.g. "reading the keyboard mapping".
         action: &'static str,
         /// The error the X connection reported.
+        reason: String,
+    },
+
+    /// Windows refused to register the hotkey for another reason than another program
+    /// holding it.
+    #[error("cannot register {hotkey} as a global hotkey: {reason}; choose another with --hotkey")]
+    CannotRegister {
+        /// The hotkey in canonical form.
+        hotkey: String,
+        /// What Windows said.
         reason: String,
     },
 

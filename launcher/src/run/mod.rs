@@ -171,6 +171,24 @@ fn parse_hotkey(text: &str) -> anyhow::Result<Option<Hotkey>> {
     ))
 }
 
+/// What a hotkey press does: save the last --duration.
+#[cfg(any(target_os = "linux", windows))]
+fn save_on_press(events: Sender<RunEvent>) -> Box<dyn Fn() + Send> {
+    Box::new(move || {
+        let _ = events.send(RunEvent::save(ClipRequest::default(), Trigger::Hotkey));
+    })
+}
+
+/// A hotkey that cannot be had is no reason to stop: the other triggers still work.
+#[cfg(any(target_os = "linux", windows))]
+fn warn_if_disabled<Listener>(
+    listening: Result<Listener, crate::hotkey::HotkeyError>,
+) -> Option<Listener> {
+    listening
+        .inspect_err(|err| eprintln!("warning: hotkey disabled: {err}"))
+        .ok()
+}
+
 #[cfg(target_os = "linux")]
 fn listen_hotkey(
     hotkey: &Hotkey,
@@ -183,19 +201,25 @@ fn listen_hotkey(
         );
         return None;
     }
-    let on_press = Box::new(move || {
-        let _ = events.send(RunEvent::save(ClipRequest::default(), Trigger::Hotkey));
-    });
-    match crate::hotkey::x11::listen(None, hotkey, on_press) {
-        Ok(listener) => Some(listener),
-        Err(err) => {
-            eprintln!("warning: hotkey disabled: {err}");
-            None
-        }
-    }
+    warn_if_disabled(crate::hotkey::x11::listen(
+        None,
+        hotkey,
+        save_on_press(events),
+    ))
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
+fn listen_hotkey(
+    hotkey: &Hotkey,
+    events: Sender<RunEvent>,
+) -> Option<crate::hotkey::windows::Listener> {
+    warn_if_disabled(crate::hotkey::windows::listen(
+        hotkey,
+        save_on_press(events),
+    ))
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
 fn listen_hotkey(_hotkey: &Hotkey, _events: Sender<RunEvent>) -> Option<()> {
     eprintln!(
         "note: the global hotkey is not implemented on this platform yet; use `gst-replay save`"
@@ -228,10 +252,12 @@ fn describe(request: &PipelineRequest, socket: &Path, key_post_roll: f64) {
         request.duration
     );
     eprintln!("Clips go to {}.", request.output_dir.display());
+    let signal_command = signals::save_command()
+        .map(|command| format!("{command} "))
+        .unwrap_or_default();
     eprintln!(
         "Save with the hotkey, `s` here (`c` saves and clears, `p` adds the next {key_post_roll} s), \
-         `kill -USR1 {}` or `gst-replay save --socket {}`; stop with Ctrl-C.",
-        std::process::id(),
+         {signal_command}or `gst-replay save --socket {}`; stop with Ctrl-C.",
         socket.display()
     );
     eprintln!("Pipeline: {}", request.launch_line().shell_command());

@@ -1,10 +1,17 @@
 //! Desktop notifications (freedesktop.org Notifications over the session D-Bus).
 //! Best effort: without a session bus or a notification daemon nothing is shown.
+//!
+//! Windows has no such service, and asking GLib there for a session bus makes it start one
+//! (`gdbus.exe`): so on Windows nothing is sent at all, and the report on stderr and stdout is
+//! all there is.
 
 use gio::prelude::*;
 
 /// Shows a notification from a short-lived thread, so a slow bus never delays capture.
 pub fn notify(summary: String, body: String) {
+    if cfg!(windows) {
+        return;
+    }
     let _ = std::thread::Builder::new()
         .name("notify".into())
         .spawn(move || {

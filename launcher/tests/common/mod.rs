@@ -41,6 +41,17 @@ impl TestDir {
         self.path.join(name)
     }
 
+    /// A control socket of the test's own: a file in its directory, or on Windows, where pipes
+    /// are not files, a pipe named after it.
+    pub fn control_socket(&self) -> PathBuf {
+        if cfg!(windows) {
+            let name = self.path.file_name().unwrap().to_string_lossy();
+            PathBuf::from(format!(r"\\.\pipe\gst-replay-test-{name}"))
+        } else {
+            self.join("control.sock")
+        }
+    }
+
     pub fn mp4_files(&self, sub: &str) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.path.join(sub))
             .map(|entries| entries.map(|e| e.unwrap().path()).collect())
@@ -94,6 +105,7 @@ impl Running {
         self.child.id() as i32
     }
 
+    #[cfg(unix)]
     pub fn signal(&self, signal: i32) {
         // SAFETY: sends a signal to our own child process.
         assert_eq!(unsafe { libc::kill(self.pid(), signal) }, 0);
@@ -135,6 +147,7 @@ impl Running {
     }
 
     /// Ctrl-C, then the exit status.
+    #[cfg(unix)]
     pub fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
         self.signal(libc::SIGINT);
         let status = self.child.wait().unwrap();

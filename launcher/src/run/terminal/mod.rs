@@ -1,13 +1,27 @@
 //! Single key presses in the terminal: `s` or space saves, `c` saves and clears, `p` saves
 //! with post-roll, `q` stops.
+//!
+//! What a key means is decided here for every platform; `unix` (termios) and `windows` (the
+//! console's input mode) only switch the terminal to key-at-a-time input without echo, hand
+//! over the keys typed, and switch back when the run ends.
 
-use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::sync::mpsc::Sender;
 
 use super::clip::ClipRequest;
 use super::RunEvent;
 use crate::run::report::Trigger;
+
+#[cfg(unix)]
+mod unix;
+#[cfg(windows)]
+mod windows;
+
+#[cfg(unix)]
+use unix as platform;
+#[cfg(windows)]
+use windows as platform;
+
+pub use platform::RawMode;
 
 /// The keys, as the status line shows them.
 pub fn key_help(post_roll: f64) -> String {
@@ -32,48 +46,16 @@ fn event_for_key(key: u8, post_roll: f64) -> Option<RunEvent> {
     }
 }
 
-/// Restores the terminal's line mode when dropped.
-pub struct RawMode {
-    fd: i32,
-    original: libc::termios,
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        // SAFETY: restores the attributes read from the same descriptor in `spawn`.
-        unsafe {
-            libc::tcsetattr(self.fd, libc::TCSANOW, &self.original);
-        }
-    }
-}
-
-/// Reads keys from stdin when it is a terminal; returns None otherwise.
+/// Reads keys from stdin when it is a terminal (a console on Windows); returns None
+/// otherwise. Keeping the returned [`RawMode`] keeps the terminal in key-at-a-time mode;
+/// dropping it restores line mode.
 pub fn spawn(events: Sender<RunEvent>, post_roll: f64) -> Option<RawMode> {
-    let stdin = std::io::stdin();
-    let fd = stdin.as_raw_fd();
-    // SAFETY: isatty/tcgetattr/tcsetattr on our own stdin with a properly sized struct.
-    let raw_mode = unsafe {
-        if libc::isatty(fd) != 1 {
-            return None;
-        }
-        let mut original: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(fd, &mut original) != 0 {
-            return None;
-        }
-        let mut raw = original;
-        raw.c_lflag &= !(libc::ICANON | libc::ECHO);
-        raw.c_cc[libc::VMIN] = 1;
-        raw.c_cc[libc::VTIME] = 0;
-        libc::tcsetattr(fd, libc::TCSANOW, &raw);
-        RawMode { fd, original }
-    };
+    let (raw_mode, keys) = platform::raw_keys()?;
     let _ = std::thread::Builder::new()
         .name("terminal-keys".into())
         .spawn(move || {
-            let mut byte = [0u8; 1];
-            let mut stdin = std::io::stdin();
-            while stdin.read_exact(&mut byte).is_ok() {
-                let Some(event) = event_for_key(byte[0], post_roll) else {
+            for key in keys {
+                let Some(event) = event_for_key(key, post_roll) else {
                     continue;
                 };
                 if events.send(event).is_err() {
