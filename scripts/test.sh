@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: formatting, lints, unit, property and
-# end-to-end tests (real encoders, files checked by decoding them).
+# end-to-end tests (real encoders, files checked by decoding them), then a short fuzzing run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup-debian.sh --tests
@@ -25,6 +25,9 @@ test_log=$(mktemp)
 trap 'rm -f "$test_log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$test_log"
 tests/meson-install.sh
+# Fuzz targets of the parsers and the MP4 writer, 8 s each (docs/reliability-fuzzing.md).
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+fuzz/run.sh --seconds 8
 
 # One closing line for the whole run, summed over every cargo test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' "$test_log"

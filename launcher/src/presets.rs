@@ -130,7 +130,8 @@ impl PresetTable {
         Ok(table)
     }
 
-    fn parse(text: &str, origin: &str) -> Result<PresetTable, PresetError> {
+    /// Parses and validates one presets file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<PresetTable, PresetError> {
         let file: PresetFile = toml::from_str(text).map_err(|err| PresetError::Parse {
             path: origin.to_owned(),
             message: err.to_string(),

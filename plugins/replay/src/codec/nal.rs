@@ -181,20 +181,39 @@ pub fn byte_stream_nals_before_picture(codec: VideoCodec, data: &[u8]) -> Vec<&[
     let mut start_code = find_start_code(data, 0);
     while let Some(code) = start_code {
         let nal_start = code + 3;
-        match codec.nal_type(&data[nal_start..]) {
-            Some(nal_type) if !codec.is_picture_data(nal_type) => {}
-            _ => break,
+        if starts_with_picture_header(codec, &data[nal_start..]) {
+            break;
         }
         start_code = find_start_code(data, nal_start);
         let end = start_code.map_or(data.len(), |next| {
             start_code_unit_start(data, nal_start, next)
         });
-        let end = without_trailing_zeros(data, nal_start, end);
-        if end > nal_start {
-            found.push(&data[nal_start..end]);
+        let nal = &data[nal_start..without_trailing_zeros(data, nal_start, end)];
+        // Settles what the header alone could not: a NAL unit shorter than its header.
+        match codec.nal_type(nal) {
+            Some(nal_type) if codec.is_picture_data(nal_type) => break,
+            _ if nal.is_empty() => {}
+            _ => found.push(nal),
         }
     }
     found
+}
+
+/// Whether the NAL unit starting `rest` is a coded slice, judged from its header alone
+/// so the slice is not scanned. A header whose last byte is zero does not count: that
+/// zero may be padding or the next start code after a NAL unit shorter than its header,
+/// which [`nal_units`] skips (empty) or keeps as untyped (a 1-byte H.265 NAL unit).
+fn starts_with_picture_header(codec: VideoCodec, rest: &[u8]) -> bool {
+    let header_len = match codec {
+        VideoCodec::H264 => 1,
+        VideoCodec::H265 => 2,
+    };
+    match rest.get(..header_len) {
+        Some(header) if header[header_len - 1] != 0 => codec
+            .nal_type(header)
+            .is_some_and(|nal_type| codec.is_picture_data(nal_type)),
+        _ => false,
+    }
 }
 
 /// Where the unit of the start code at `start_code` begins: one byte earlier
@@ -607,5 +626,61 @@ mod tests {
         assert_eq!(found, full);
         assert!(byte_stream_nals_before_picture(VideoCodec::H264, &[0x65, 1, 2]).is_empty());
         assert!(byte_stream_nals_before_picture(VideoCodec::H265, &[]).is_empty());
+    }
+
+    /// Found by fuzzing (fuzz/regressions/nal_units/): the header of a NAL unit shorter
+    /// than its header was read from the bytes after it, so the scan disagreed with
+    /// `nal_units` and could stop before the parameter sets.
+    #[test]
+    fn nals_before_the_picture_read_no_header_past_the_nal_unit() {
+        let codec = VideoCodec::H265;
+        let vps = [0x40, 0x01, 0x0c];
+        let idr = [0x26, 0x01, 0xaa];
+        // An empty NAL unit (a 3-byte start code right before a 4-byte one): the zeros
+        // of the next start code looked like a TRAIL_N slice header.
+        let mut after_empty_nal = vec![0, 0, 1, 0, 0, 0, 1];
+        after_empty_nal.extend(vps);
+        after_empty_nal.extend([0, 0, 1]);
+        after_empty_nal.extend(idr);
+        assert_eq!(
+            byte_stream_nals_before_picture(codec, &after_empty_nal),
+            vec![&vps[..]]
+        );
+        // A 1-byte NAL unit at the end, or before trailing zeros, has no H.265 type, so
+        // it is no slice: it is kept as a full parse keeps it.
+        let one_byte_at_end = [0, 0, 1, 0x2b];
+        let one_byte_before_zero = [0, 0, 1, 0x67, 0];
+        assert_eq!(
+            byte_stream_nals_before_picture(codec, &one_byte_at_end),
+            vec![&[0x2b][..]]
+        );
+        assert_eq!(
+            byte_stream_nals_before_picture(codec, &one_byte_before_zero),
+            vec![&[0x67][..]]
+        );
+        // A 1-byte NAL unit whose byte alone reads as a slice type (1, TRAIL_R) is no
+        // slice either, and the parameter sets after it are found.
+        let mut after_one_byte_nal = vec![0, 0, 1, 0x02, 0, 0, 1];
+        after_one_byte_nal.extend(vps);
+        assert_eq!(
+            byte_stream_nals_before_picture(codec, &after_one_byte_nal),
+            vec![&[0x02][..], &vps[..]]
+        );
+        for data in [
+            &after_empty_nal[..],
+            &one_byte_at_end,
+            &one_byte_before_zero,
+            &after_one_byte_nal,
+        ] {
+            let full: Vec<&[u8]> = nals(data, NalFraming::ByteStream)
+                .into_iter()
+                .take_while(|nal| {
+                    !codec
+                        .nal_type(nal)
+                        .is_some_and(|t| codec.is_picture_data(t))
+                })
+                .collect();
+            assert_eq!(byte_stream_nals_before_picture(codec, data), full);
+        }
     }
 }
