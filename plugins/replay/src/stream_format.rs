@@ -42,7 +42,10 @@ pub enum FormatError {
     Missing(&'static str),
     #[error("stream-format {0} is not supported (avc, avc3, hvc1, hev1 or byte-stream)")]
     UnsupportedStreamFormat(String),
-    #[error("alignment {0} is not supported: each buffer must be one access unit (alignment=au)")]
+    #[error(
+        "alignment {0} is not supported: each buffer must be one access unit (alignment=au); \
+         h264parse or h265parse converts it"
+    )]
     UnsupportedAlignment(String),
     #[error("codec_data is malformed: {0}")]
     CodecData(codec::CodecError),
@@ -223,6 +226,15 @@ impl StreamFormat {
                 .map(|(n, d)| (n as u32, d as u32)),
         })
     }
+}
+
+/// Any H.264 or H.265, parsed or not: what the `video` pad lets through to its caps event,
+/// where caps it cannot take are refused with what to do about them.
+pub fn any_video_caps() -> gst::Caps {
+    gst::Caps::builder_full()
+        .structure(gst::Structure::new_empty("video/x-h264"))
+        .structure(gst::Structure::new_empty("video/x-h265"))
+        .build()
 }
 
 /// Template caps of the `video` sink pads.

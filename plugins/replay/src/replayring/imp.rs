@@ -166,7 +166,12 @@ impl ReplayRing {
         let mut state = self.state.lock().unwrap();
         let Some(mut format) = state.video.format.clone() else {
             drop(state);
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("Buffer before caps"));
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ("Buffer before caps"),
+                ["replayring needs parsed H.264/H.265: put h264parse or h265parse before it"]
+            );
             return Err(gst::FlowError::NotNegotiated);
         };
         if let Some(updated) = buffers::byte_stream_parameter_sets(&format, &buffer) {
@@ -174,6 +179,7 @@ impl ReplayRing {
             state.video.format = Some(Arc::clone(&format));
         }
         state.pooled_copies += u64::from(copied);
+        let has_dts = buffer.dts().is_some();
         let Some(frame) = buffers::frame_from_buffer(&state.video.segment, &format, buffer) else {
             drop(state);
             gst::element_imp_error!(
@@ -191,6 +197,24 @@ impl ReplayRing {
             frame.pts,
             frame.keyframe
         );
+        let mut warnings = Vec::new();
+        let mut completed = Vec::new();
+        if let Some(back) = state.timeline_jump_back(&frame, has_dts) {
+            // A new timeline: a fresh format identity keeps every clip on one side of the
+            // jump (the ring never mixes formats in a clip), and saves waiting for frames of
+            // the old timeline are written with what they have.
+            format = Arc::new((*format).clone());
+            state.video.format = Some(Arc::clone(&format));
+            state.newest_video_dts = None;
+            completed = state.take_completed_saves(true, limits.max_duration);
+            if !std::mem::replace(&mut state.video.warned_backwards, true) {
+                warnings.push(format!(
+                    "Timestamps went backwards by {:.3} s: frames before and after the jump are \
+                     kept, but no clip spans it (the stream restarts at its next keyframe)",
+                    back as f64 / 1e9
+                ));
+            }
+        }
         for pending in &mut state.pending {
             pending.job.snapshot.push_video(frame.clone(), &format);
         }
@@ -200,23 +224,41 @@ impl ReplayRing {
                 .map_or(frame.dts, |dts| dts.max(frame.dts)),
         );
         let outcome = state.recording.push_video(frame, &format, limits);
-        let warning = match outcome {
-            PushOutcome::Stored => None,
-            PushOutcome::DroppedAwaitingKeyframe if !state.video.warned_awaiting_keyframe => {
-                state.video.warned_awaiting_keyframe = true;
-                Some("Dropping delta frames until the first keyframe (after start, a flush or a caps change)")
+        match outcome {
+            PushOutcome::Stored => {}
+            PushOutcome::DroppedAwaitingKeyframe => {
+                if !std::mem::replace(&mut state.video.warned_awaiting_keyframe, true) {
+                    warnings.push(
+                        "Dropping delta frames until the first keyframe (after start, a flush, \
+                         a caps change or a timestamp jump)"
+                            .to_owned(),
+                    );
+                }
             }
-            PushOutcome::DroppedOverByteLimit if !state.video.warned_over_byte_limit => {
-                state.video.warned_over_byte_limit = true;
-                Some(
-                    "One GOP is larger than max-bytes: dropping its frames until the next keyframe",
-                )
+            PushOutcome::DroppedOverByteLimit => {
+                if !std::mem::replace(&mut state.video.warned_over_byte_limit, true) {
+                    warnings.push(
+                        "One GOP is larger than max-bytes: dropping its frames until the next \
+                         keyframe"
+                            .to_owned(),
+                    );
+                }
             }
-            _ => None,
-        };
-        let completed = state.take_completed_saves(false, limits.max_duration);
+        }
+        let gop_span = state.recording.video().open_gop_span();
+        if gop_span > limits.max_duration
+            && !std::mem::replace(&mut state.video.warned_long_gop, true)
+        {
+            warnings.push(format!(
+                "Keyframes are more than max-duration apart (one GOP spans {:.1} s): the ring \
+                 keeps whole GOPs, so it holds more than max-duration; set the encoder's keyframe \
+                 interval (e.g. x264enc key-int-max) below max-duration",
+                gop_span as f64 / 1e9
+            ));
+        }
+        completed.extend(state.take_completed_saves(false, limits.max_duration));
         drop(state);
-        if let Some(message) = warning {
+        for message in warnings {
             gst::element_imp_warning!(self, gst::StreamError::Decode, ("{}", message));
         }
         completed.into_iter().for_each(|job| self.spawn_save(job));
@@ -315,7 +357,11 @@ impl ReplayRing {
                     gst::element_imp_error!(
                         self,
                         gst::StreamError::Format,
-                        ("Only TIME segments are supported")
+                        ("Only TIME segments are supported"),
+                        [
+                            "replayring takes timestamped, parsed streams: a demuxer or an encoder, \
+                             then h264parse/h265parse (aacparse for AAC)"
+                        ]
                     );
                     false
                 }
@@ -370,6 +416,23 @@ impl ReplayRing {
         match query.view_mut() {
             // Upstream's latency is what a live pipeline needs to know; this sink adds none.
             gst::QueryViewMut::Latency(_) => pad.peer_query(query),
+            // Negotiation prefers the template (parsers and encoders pick access units from
+            // it), but any H.264/H.265 is let through to the caps event, so that unparsed
+            // input gets an error that says which parser to add, not a bare not-negotiated.
+            gst::QueryViewMut::Caps(caps_query) if pad == &self.video_pad => {
+                let mut caps = pad.pad_template_caps();
+                caps.merge(stream_format::any_video_caps());
+                if let Some(filter) = caps_query.filter() {
+                    caps = filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First);
+                }
+                caps_query.set_result(&caps);
+                true
+            }
+            gst::QueryViewMut::AcceptCaps(accept) if pad == &self.video_pad => {
+                let accepted = accept.caps().is_subset(&stream_format::any_video_caps());
+                accept.set_result(accepted);
+                true
+            }
             _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
         }
     }

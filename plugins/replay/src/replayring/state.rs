@@ -6,8 +6,12 @@ use std::sync::Arc;
 use super::job::SaveJob;
 use super::pending::PendingSave;
 use crate::audio_format::AudioFormat;
-use crate::ring::Recording;
+use crate::ring::{Frame, Recording};
 use crate::stream_format::StreamFormat;
+
+/// Without decode times, presentation times go back by a few frames with B-frames: only a
+/// larger step back is a jump.
+const BACKWARDS_WITHOUT_DTS: i64 = 1_000_000_000;
 
 /// What one sink pad has seen of its stream.
 pub(super) struct PadStream<F> {
@@ -17,6 +21,8 @@ pub(super) struct PadStream<F> {
     /// Warnings already posted, so a persistent condition warns once per stream.
     pub(super) warned_awaiting_keyframe: bool,
     pub(super) warned_over_byte_limit: bool,
+    pub(super) warned_backwards: bool,
+    pub(super) warned_long_gop: bool,
 }
 
 impl<F> Default for PadStream<F> {
@@ -27,6 +33,8 @@ impl<F> Default for PadStream<F> {
             eos: false,
             warned_awaiting_keyframe: false,
             warned_over_byte_limit: false,
+            warned_backwards: false,
+            warned_long_gop: false,
         }
     }
 }
@@ -59,6 +67,15 @@ impl State {
             *pad = PadStream::default();
         }
         self.cleared_until = None;
+    }
+
+    /// How far `frame` goes back in decode time, when it does: a source or encoder restarted
+    /// its timestamps. `has_dts`: the buffer carried a decode time of its own.
+    pub(super) fn timeline_jump_back<P>(&self, frame: &Frame<P>, has_dts: bool) -> Option<i64> {
+        let newest = self.newest_video_dts?;
+        let allowed = if has_dts { 0 } else { BACKWARDS_WITHOUT_DTS };
+        let back = newest - frame.dts;
+        (back > allowed).then_some(back)
     }
 
     pub(super) fn all_pads_eos(&self) -> bool {

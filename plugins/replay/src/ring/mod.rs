@@ -194,6 +194,11 @@ impl<P: Clone, F> Ring<P, F> {
             .chain(self.open.as_ref())
     }
 
+    /// Presentation time the GOP being received covers so far (0 without one).
+    pub fn open_gop_span(&self) -> i64 {
+        self.open.as_ref().map_or(0, |gop| gop.end() - gop.start())
+    }
+
     /// Presentation time of the oldest keyframe.
     pub fn start(&self) -> Option<i64> {
         self.gops().next().map(Gop::start)

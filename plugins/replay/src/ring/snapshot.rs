@@ -63,7 +63,7 @@ pub enum SelectError {
     #[error("the requested range ended before the oldest buffered keyframe")]
     RangeEvicted,
     #[error(
-        "no frame is presented in the requested range (already saved with clear-on-save, or empty)"
+        "no frame is presented in the requested range (shorter than a frame, or already saved with clear-on-save)"
     )]
     NothingInRange,
 }
