@@ -17,11 +17,19 @@ pub enum EncoderStatus {
 /// Encodes a few frames of a test pattern with the encoder set exactly as the preset sets it,
 /// which also proves the properties are right for this GStreamer version.
 pub fn probe(encoder: Encoder, preset: &Preset) -> EncoderStatus {
-    let platform = Platform::current();
-    let factory = encoder.factory(platform);
+    let factory = encoder.factory(Platform::current());
     if gst::ElementFactory::find(factory).is_none() {
         return EncoderStatus::Missing;
     }
+    match run_briefly(&probe_line(encoder, preset).description()) {
+        Ok(()) => EncoderStatus::Working,
+        Err(reason) => EncoderStatus::Broken(reason),
+    }
+}
+
+/// The test pattern, the encoder as the preset sets it, its parser and a sink.
+fn probe_line(encoder: Encoder, preset: &Preset) -> LaunchLine {
+    let platform = Platform::current();
     let input = encoder.input(platform);
     let mut line = LaunchLine::default();
     line.push(Node::element("videotestsrc").with("num-buffers", 5));
@@ -34,10 +42,60 @@ pub fn probe(encoder: Encoder, preset: &Preset) -> EncoderStatus {
     }
     line.push(Node::element(encoder.codec.parser()));
     line.push(Node::element("fakesink"));
-    match run_briefly(&line.description()) {
-        Ok(()) => EncoderStatus::Working,
-        Err(reason) => EncoderStatus::Broken(reason),
+    line
+}
+
+/// The package that installs an element the launcher uses around the encoders.
+fn package_of(factory: &str) -> &'static str {
+    match factory {
+        "videotestsrc" | "videoconvert" | "videoscale" | "audiotestsrc" | "audioconvert"
+        | "audioresample" | "opusenc" => "gstreamer1.0-plugins-base",
+        "ximagesrc" | "v4l2src" | "videocrop" => "gstreamer1.0-plugins-good",
+        "pulsesrc" => "gstreamer1.0-pulseaudio",
+        "h264parse" | "h265parse" | "d3d11screencapturesrc" | "d3d11convert" | "d3d11download" => {
+            "gstreamer1.0-plugins-bad"
+        }
+        "aacparse" | "opusparse" => "gstreamer1.0-plugins-good or -bad",
+        "fakesink" | "queue" | "tee" | "capsfilter" => "libgstreamer1.0-0",
+        _ => "the GStreamer plugin that provides it",
     }
+}
+
+/// Names the elements of `factories` that are not installed, with their packages, or None
+/// when all are there.
+pub fn missing_elements<'a>(factories: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut missing: Vec<&str> = Vec::new();
+    for factory in factories {
+        if !missing.contains(&factory) && gst::ElementFactory::find(factory).is_none() {
+            missing.push(factory);
+        }
+    }
+    let named: Vec<String> = missing
+        .iter()
+        .map(|factory| format!("{factory} (from {})", package_of(factory)))
+        .collect();
+    let verb = match named.len() {
+        0 => return None,
+        1 => "is",
+        _ => "are",
+    };
+    Some(format!(
+        "{} {verb} not installed; `gst-replay doctor` lists what works here",
+        named.join(" and ")
+    ))
+}
+
+/// Without the elements the probe runs the encoders with, every encoder would look broken
+/// and the advice would be to install an encoder that is there.
+fn probe_helpers_missing(encoder: Encoder, preset: &Preset) -> Option<String> {
+    let factory = encoder.factory(Platform::current());
+    let line = probe_line(encoder, preset);
+    missing_elements(line.factories().filter(|name| *name != factory)).map(|missing| {
+        format!(
+            "cannot test the {} encoders: {missing}",
+            encoder.codec.name()
+        )
+    })
 }
 
 fn run_briefly(description: &str) -> Result<(), String> {
@@ -68,6 +126,13 @@ pub fn choose(
     preset: &Preset,
 ) -> Result<(Encoder, Vec<String>), String> {
     let platform = Platform::current();
+    let first = Encoder {
+        family: requested.unwrap_or(EncoderFamily::candidates(platform)[0]),
+        codec,
+    };
+    if let Some(missing) = probe_helpers_missing(first, preset) {
+        return Err(missing);
+    }
     if let Some(family) = requested {
         let encoder = Encoder { family, codec };
         return match probe(encoder, preset) {

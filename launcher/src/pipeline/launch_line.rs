@@ -67,6 +67,14 @@ impl LaunchLine {
         self.chains.push(Vec::new());
     }
 
+    /// The element factories the line uses, in order (with repeats).
+    pub fn factories(&self) -> impl Iterator<Item = &str> {
+        self.chains.iter().flatten().filter_map(|node| match node {
+            Node::Element { factory, .. } => Some(factory.as_str()),
+            _ => None,
+        })
+    }
+
     /// Arguments as gst-launch-1.0 receives them (after the shell): one per token.
     pub fn arguments(&self) -> Vec<String> {
         let mut args = Vec::new();

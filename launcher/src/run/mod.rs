@@ -76,6 +76,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let server = control::server::Server::bind(&socket_path)?;
 
     let line = request.launch_line();
+    if let Some(missing) = crate::probe::missing_elements(line.factories()) {
+        bail!("the pipeline needs {missing}");
+    }
     let pipeline = gst::parse::launch(&line.description())
         .with_context(|| format!("cannot build the pipeline {}", line.shell_command()))?
         .downcast::<gst::Pipeline>()
@@ -472,6 +475,8 @@ impl Session<'_> {
             "keyframes": field("keyframes"),
             "saves": field("saves"),
             "failed_saves": field("failed-saves"),
+            // Saves requested but not written yet (waiting for their post-roll).
+            "pending_saves": field("pending-saves"),
             "encoder": self.request.encoder.factory(self.request.platform),
         })
     }

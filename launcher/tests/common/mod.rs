@@ -115,11 +115,16 @@ impl Running {
     pub fn wait_for_stderr(&mut self, needle: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(100)) {
-                self.stderr_seen.push(line);
-                if self.stderr_seen.last().unwrap().contains(needle) {
-                    return;
+            match self.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    self.stderr_seen.push(line);
+                    if self.stderr_seen.last().unwrap().contains(needle) {
+                        return;
+                    }
                 }
+                // The process is gone and everything it wrote has been read.
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
         }
         panic!(
@@ -139,11 +144,37 @@ impl Running {
         serde_json::from_str(&line).unwrap_or_else(|err| panic!("not JSON: {line}: {err}"))
     }
 
+    /// The next JSON event on stdout, or None when none comes within `limit`.
+    pub fn try_next_event(&mut self, limit: Duration) -> Option<serde_json::Value> {
+        let line = self.stdout.recv_timeout(limit).ok()?;
+        Some(serde_json::from_str(&line).unwrap_or_else(|err| panic!("not JSON: {line}: {err}")))
+    }
+
     pub fn drain_stderr(&mut self) -> Vec<String> {
         while let Ok(line) = self.stderr.try_recv() {
             self.stderr_seen.push(line);
         }
         self.stderr_seen.clone()
+    }
+
+    /// Sends `signal`, waits for the exit, and returns everything it printed that was not
+    /// read yet: stdout lines (the JSON events, unparsed) and all of stderr.
+    pub fn stop_with(mut self, signal: i32) -> Finished {
+        self.signal(signal);
+        let status = self.child.wait().unwrap();
+        // The readers end at end of file, once the process and its pipes are gone.
+        let mut stdout = Vec::new();
+        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(5)) {
+            stdout.push(line);
+        }
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
+            self.stderr_seen.push(line);
+        }
+        Finished {
+            status,
+            stdout,
+            stderr: self.stderr_seen.clone(),
+        }
     }
 
     /// Ctrl-C, then the exit status.
@@ -155,6 +186,13 @@ impl Running {
         let stderr = self.drain_stderr();
         (status, stderr)
     }
+}
+
+/// What a stopped run left: its exit status and output.
+pub struct Finished {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
 }
 
 impl Drop for Running {
@@ -175,6 +213,47 @@ fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
         }
     });
     receiver
+}
+
+/// Resident memory (KiB), open file descriptors and threads of a process, from /proc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessUsage {
+    pub rss_kib: u64,
+    pub fds: usize,
+    pub threads: usize,
+}
+
+impl ProcessUsage {
+    pub fn of(pid: i32) -> ProcessUsage {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let rss_kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status");
+        let count = |dir: &str| {
+            std::fs::read_dir(format!("/proc/{pid}/{dir}"))
+                .unwrap()
+                .count()
+        };
+        ProcessUsage {
+            rss_kib,
+            fds: count("fd"),
+            threads: count("task"),
+        }
+    }
+}
+
+impl std::fmt::Display for ProcessUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RSS {:.1} MiB, {} fds, {} threads",
+            self.rss_kib as f64 / 1024.0,
+            self.fds,
+            self.threads
+        )
+    }
 }
 
 /// Runs `gst-replay <args>` to completion.

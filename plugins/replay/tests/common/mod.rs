@@ -4,6 +4,9 @@
 
 pub mod av;
 pub mod clips;
+pub mod hold;
+pub mod mounts;
+pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -297,6 +300,47 @@ pub fn decoded_frame_hashes(path: &Path) -> (Vec<String>, String) {
         .filter_map(|line| line.rsplit(',').next().map(|h| h.trim().to_owned()))
         .collect();
     (hashes, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Decodes many files with FFmpeg and returns how many frames each presents. One `ffmpeg`
+/// decodes a batch of files (its start-up costs more than decoding a short clip); any
+/// complaint on its stderr fails, naming the batch.
+pub fn decoded_frame_counts(paths: &[PathBuf]) -> Vec<usize> {
+    require_tool("ffmpeg");
+    static BATCH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut counts = Vec::with_capacity(paths.len());
+    for batch in paths.chunks(100) {
+        let scratch = std::env::temp_dir().join(format!(
+            "replay-decoded-{}-{}",
+            std::process::id(),
+            BATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let mut command = Command::new("ffmpeg");
+        command.args(["-v", "error", "-nostdin", "-y"]);
+        for path in batch {
+            command.args(["-threads", "1", "-i"]).arg(path);
+        }
+        // One frame checksum line per presented frame, each file to its own list.
+        for index in 0..batch.len() {
+            command
+                .args(["-map", &format!("{index}:v:0"), "-fps_mode", "passthrough"])
+                .args(["-f", "framecrc"])
+                .arg(scratch.join(format!("{index}.crc")));
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success() && output.stderr.is_empty(),
+            "ffmpeg could not decode one of {batch:?} cleanly: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for index in 0..batch.len() {
+            let list = std::fs::read_to_string(scratch.join(format!("{index}.crc"))).unwrap();
+            counts.push(list.lines().filter(|line| !line.starts_with('#')).count());
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    counts
 }
 
 /// Where `clip` occurs as a contiguous run inside `reference`.
