@@ -10,13 +10,19 @@ runtime_packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # pipewiresrc: Wayland screens come through the desktop portal as PipeWire streams.
+  gstreamer1.0-pipewire
 )
 # FFmpeg and Chromium check saved files by decoding and playing them; Xvfb, xdotool and
 # ximagesink (gstreamer1.0-x) give the launcher tests a screen to capture and keys to press;
 # a private D-Bus (dbus-daemon, dbus-monitor) shows the desktop notifications it sends;
 # a private PulseAudio server (pulseaudio, with pactl from pulseaudio-utils) gives
-# `--audio system` a sound server whose output it records.
-test_packages=(ffmpeg meson ninja-build chromium python3 python3-websocket xvfb xdotool gstreamer1.0-x dbus-daemon dbus-bin pulseaudio pulseaudio-utils)
+# `--audio system` a sound server whose output it records. Wayland capture is tested without
+# a compositor: a private PipeWire daemon (pipewire, pw-dump and pw-link from pipewire-bin)
+# carries the screen, and a fake desktop portal in Python (python3-dbus, python3-gi) hands it
+# out.
+test_packages=(ffmpeg meson ninja-build chromium python3 python3-websocket xvfb xdotool gstreamer1.0-x dbus-daemon dbus-bin
+  pulseaudio pulseaudio-utils pipewire pipewire-bin python3-dbus python3-gi)
 # gstreamer-rs 0.25 needs a recent Rust; Debian 12's rustc is too old.
 minimum_rust="1.92"
 

@@ -101,8 +101,9 @@ fn source_arg(text: &str) -> Result<SourceKind, String> {
         "window" => Ok(SourceKind::Window),
         "test" => Ok(SourceKind::Test),
         "v4l2" => Ok(SourceKind::V4l2),
+        "portal" | "wayland" => Ok(SourceKind::Portal),
         other => Err(format!(
-            "source \"{other}\" is not screen, window, test or v4l2"
+            "source \"{other}\" is not screen, portal, window, test or v4l2"
         )),
     }
 }
@@ -125,12 +126,16 @@ pub enum SourceKind {
     Window,
     Test,
     V4l2,
+    /// The screen through the desktop portal (Wayland).
+    Portal,
 }
 
 /// What to capture and how to encode it: shared by `run`, `pipeline` and `ffmpeg-args`.
 #[derive(Args, Debug, Clone)]
 pub struct CaptureArgs {
-    /// What to capture: screen, window, test or v4l2 [default: screen where a display exists, else test]
+    /// What to capture: screen (X11, or the desktop portal under Wayland), portal (also called
+    /// wayland: the desktop portal's screen-sharing dialog), window, test or v4l2 [default:
+    /// screen where a display exists, else test]
     #[arg(long, value_parser = source_arg, value_name = "SOURCE")]
     pub source: Option<SourceKind>,
     /// Monitor to capture (0 = the first)

@@ -1,4 +1,4 @@
-//! What screens there are to capture (X11 on Linux).
+//! What screens there are to capture (X11 on Linux; Wayland's come through the portal).
 
 /// A monitor's area on the X11 root window.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,14 +23,22 @@ pub fn display_kind() -> DisplayKind {
     if cfg!(windows) {
         return DisplayKind::X11;
     }
-    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    if set("DISPLAY") {
+    if is_set("DISPLAY") {
         DisplayKind::X11
-    } else if set("WAYLAND_DISPLAY") {
+    } else if is_set("WAYLAND_DISPLAY") {
         DisplayKind::Wayland
     } else {
         DisplayKind::None
     }
+}
+
+/// Whether the X display is XWayland's, inside a Wayland session: it shows X11 windows only.
+pub fn is_xwayland() -> bool {
+    cfg!(unix) && is_set("DISPLAY") && is_set("WAYLAND_DISPLAY")
+}
+
+fn is_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|value| !value.is_empty())
 }
 
 /// The monitors of the X display (RandR), or the whole root window when RandR has none.

@@ -251,3 +251,12 @@ pub fn windows_audio_note(request: &PipelineRequest) -> Option<String> {
             .to_owned()
     })
 }
+
+/// What a whole command cannot do for a portal capture.
+pub fn portal_note(request: &PipelineRequest) -> Option<String> {
+    matches!(request.source, Source::Portal { .. }).then(|| {
+        "FFmpeg has no desktop-portal input: the command grabs the X11 display (x11grab), which \
+         under Wayland shows only XWayland windows"
+            .to_owned()
+    })
+}

@@ -9,6 +9,8 @@ pub mod ffmpeg;
 pub mod hotkey;
 pub mod pipeline;
 pub mod plan;
+#[cfg(unix)]
+pub mod portal;
 pub mod presets;
 pub mod probe;
 pub mod run;

@@ -55,6 +55,9 @@ pub fn resolve(args: &CaptureArgs, platform: Platform, purpose: Purpose) -> anyh
 
     let here = platform == Platform::current();
     let source = choose_source(args, platform, here, &mut notes)?;
+    if matches!(source, Source::Portal { .. }) {
+        notes.extend(portal_notes(args, purpose));
+    }
     let (screen, screen_origin) = screen_geometry(args, &source, platform, here, &mut notes)?;
 
     let selection = match (purpose, args.encoder.0) {
@@ -160,29 +163,44 @@ fn choose_source(
     here: bool,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Source> {
+    let linux_here = here && platform == Platform::Linux;
     let kind = match args.source {
+        // ximagesrc needs an X display: Wayland shares its screens through the portal.
+        Some(SourceKind::Screen)
+            if linux_here && display::display_kind() == DisplayKind::Wayland =>
+        {
+            SourceKind::Portal
+        }
         Some(kind) => kind,
-        None if !here || platform == Platform::Windows => SourceKind::Screen,
+        None if !linux_here => SourceKind::Screen,
         None => match display::display_kind() {
             DisplayKind::X11 => SourceKind::Screen,
-            DisplayKind::Wayland => {
-                notes.push(
-                    "Wayland without XWayland: capturing the test pattern. Wayland screen capture needs the \
-                     desktop portal, which gst-replay does not drive yet; run under X11 or XWayland"
-                        .to_owned(),
-                );
-                SourceKind::Test
-            }
+            DisplayKind::Wayland => SourceKind::Portal,
             DisplayKind::None => {
                 notes.push("no display: capturing the test pattern".to_owned());
                 SourceKind::Test
             }
         },
     };
+    if kind == SourceKind::Screen && linux_here && display::is_xwayland() {
+        notes.push(
+            "capturing the X11 display of a Wayland session (XWayland), which shows X11 windows \
+             only; --source portal captures the whole screen through the desktop's sharing dialog"
+                .to_owned(),
+        );
+    }
     Ok(match kind {
         SourceKind::Screen => Source::Screen {
             monitor: args.monitor,
         },
+        SourceKind::Portal => {
+            if platform == Platform::Windows {
+                bail!(
+                    "--source portal is the Linux desktop portal; on Windows use --source screen"
+                );
+            }
+            Source::Portal { stream: None }
+        }
         SourceKind::Test => Source::Test,
         SourceKind::V4l2 => {
             if platform == Platform::Windows {
@@ -205,6 +223,27 @@ fn choose_source(
     })
 }
 
+/// What the portal changes about the options: the dialog picks the monitor, and the size
+/// is known once it answers.
+fn portal_notes(args: &CaptureArgs, purpose: Purpose) -> Vec<String> {
+    let mut notes = Vec::new();
+    if args.monitor != 0 {
+        notes.push(
+            "--monitor is ignored with the desktop portal: its dialog asks which screen to share"
+                .to_owned(),
+        );
+    }
+    let guessed_size = args.aspect != crate::pipeline::Aspect::Native && args.screen_size.is_none();
+    if purpose == Purpose::Print && guessed_size {
+        notes.push(format!(
+            "cropping for a {}x{} screen; pass --screen-size for another (`gst-replay run` crops \
+             the size the portal sends)",
+            DEFAULT_SCREEN.0, DEFAULT_SCREEN.1
+        ));
+    }
+    notes
+}
+
 type Geometry = ((u32, u32), (u32, u32));
 
 fn screen_geometry(
@@ -217,6 +256,7 @@ fn screen_geometry(
     if let Some(size) = args.screen_size {
         return Ok((size, (0, 0)));
     }
+    // The portal's screen is known once it answers: `run` then takes the stream's size.
     let Source::Screen { monitor } = source else {
         return Ok((DEFAULT_SCREEN, (0, 0)));
     };

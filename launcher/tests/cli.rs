@@ -22,7 +22,7 @@ fn bad_option_values_explain_the_accepted_range() {
         ),
         (
             vec!["run", "--source", "camera"],
-            "screen, window, test or v4l2",
+            "screen, portal, window, test or v4l2",
         ),
         (vec!["run", "--max-bytes", "lots"], "500M"),
         (

@@ -68,6 +68,7 @@ fn table_arguments(command: &str) -> Vec<String> {
         "--platform linux --source test --screen-size 1280x720 --encoder software --codec hevc --preset medium --fps 30",
         "--platform linux --source v4l2 --device /dev/video2 --encoder va --codec h264 --preset high",
         "--platform linux --source window --window 0x3a00007 --encoder software --codec h264 --preset high --audio none",
+        "--platform linux --source portal --screen-size 2560x1440 --aspect 4:3 --encoder va --codec hevc --preset high --fps 30 --audio none",
         "--platform windows --source test --screen-size 1920x1080 --encoder nvenc --codec h264 --preset low",
     ] {
         all.push(format!("{command} {extra} --output-dir replays"));

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::session_bus::PrivateBus;
 use common::*;
 
 const START: Duration = Duration::from_secs(60);
@@ -330,37 +331,20 @@ fn keys_in_a_terminal_save_and_quit_under_a_live_status_line() {
 
 /// A private session bus, and what `dbus-monitor` saw of notification calls on it.
 struct SessionBus {
-    address: String,
-    daemon: std::process::Child,
+    bus: PrivateBus,
     monitor: std::process::Child,
     log: std::path::PathBuf,
 }
 
 impl SessionBus {
     fn start(dir: &TestDir) -> SessionBus {
-        use std::io::BufRead;
-        require_tool("dbus-daemon");
         require_tool("dbus-monitor");
-        let mut daemon = std::process::Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut address = String::new();
-        std::io::BufReader::new(daemon.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_owned();
-        assert!(
-            address.starts_with("unix:"),
-            "dbus-daemon printed {address:?}"
-        );
+        let bus = PrivateBus::start();
         let log = dir.join("notifications.log");
         let monitor = std::process::Command::new("dbus-monitor")
             .args([
                 "--address",
-                &address,
+                &bus.address,
                 "interface='org.freedesktop.Notifications'",
             ])
             .stdout(std::fs::File::create(&log).unwrap())
@@ -368,12 +352,7 @@ impl SessionBus {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(500));
-        SessionBus {
-            address,
-            daemon,
-            monitor,
-            log,
-        }
+        SessionBus { bus, monitor, log }
     }
 
     fn seen(&self) -> String {
@@ -383,10 +362,8 @@ impl SessionBus {
 
 impl Drop for SessionBus {
     fn drop(&mut self) {
-        for child in [&mut self.monitor, &mut self.daemon] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        let _ = self.monitor.kill();
+        let _ = self.monitor.wait();
     }
 }
 
@@ -415,7 +392,10 @@ fn a_saved_clip_is_announced_by_a_desktop_notification_unless_quiet() {
         if quiet {
             args.push("--quiet");
         }
-        let mut run = Running::start(&args, &[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())]);
+        let mut run = Running::start(
+            &args,
+            &[("DBUS_SESSION_BUS_ADDRESS", bus.bus.address.as_str())],
+        );
         run.wait_for_stderr("Pipeline:", START);
         std::thread::sleep(Duration::from_secs(2));
         run.signal(libc::SIGUSR1);

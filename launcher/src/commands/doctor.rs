@@ -23,22 +23,35 @@ pub fn run() -> anyhow::Result<()> {
     println!("\nSources:");
     let platform = Platform::current();
     match (platform, display::display_kind()) {
-        (Platform::Windows, _) => element_line("d3d11screencapturesrc", "screen capture (gstreamer1.0-plugins-bad d3d11)"),
+        (Platform::Windows, _) => element_line(
+            "d3d11screencapturesrc",
+            "screen capture (gstreamer1.0-plugins-bad d3d11)",
+        ),
         (_, DisplayKind::X11) => {
             element_line("ximagesrc", "screen capture (gstreamer1.0-plugins-good)");
             match display::x11_monitors() {
                 Ok(monitors) => {
                     for (index, m) in monitors.iter().enumerate() {
-                        println!("    monitor {index}: {} {}x{} at {},{}", m.name, m.width, m.height, m.x, m.y);
+                        println!(
+                            "    monitor {index}: {} {}x{} at {},{}",
+                            m.name, m.width, m.height, m.x, m.y
+                        );
                     }
                 }
                 Err(err) => println!("    {err}"),
             }
         }
-        (_, DisplayKind::Wayland) => println!(
-            "  screen: Wayland session without DISPLAY; gst-replay captures X11 (XWayland) only for now"
-        ),
-        (_, DisplayKind::None) => println!("  screen: no display (DISPLAY is not set); --source test still works"),
+        (_, DisplayKind::Wayland) => {
+            println!(
+                "  screen: Wayland session without DISPLAY; captured through the desktop portal"
+            );
+        }
+        (_, DisplayKind::None) => {
+            println!("  screen: no display (DISPLAY is not set); --source test still works")
+        }
+    }
+    if platform == Platform::Linux {
+        portal();
     }
     element_line("videotestsrc", "test pattern (gstreamer1.0-plugins-base)");
     if platform == Platform::Linux {
@@ -77,6 +90,23 @@ pub fn run() -> anyhow::Result<()> {
         }
     );
     Ok(())
+}
+
+/// The desktop portal, which shares Wayland screens (`--source portal`): read without a dialog.
+fn portal() {
+    element_line(
+        "pipewiresrc",
+        "screen shared through the desktop portal (gstreamer1.0-pipewire)",
+    );
+    #[cfg(unix)]
+    {
+        use crate::portal::{screencast::Capabilities, Portal};
+        let status = Portal::connect()
+            .and_then(|portal| Capabilities::read(&portal))
+            .map(|capabilities| capabilities.describe())
+            .unwrap_or_else(|err| err.to_string());
+        println!("    desktop portal: {status}");
+    }
 }
 
 fn audio(platform: Platform) {

@@ -61,6 +61,26 @@ impl Region {
     pub fn is_full(&self, width: u32, height: u32) -> bool {
         *self == Region::full(width, height)
     }
+
+    /// What `videocrop` takes off each side of a `width` x `height` picture to leave this
+    /// region of it.
+    pub fn margins(&self, width: u32, height: u32) -> Margins {
+        Margins {
+            left: self.x,
+            right: width.saturating_sub(self.x + self.width),
+            top: self.y,
+            bottom: height.saturating_sub(self.y + self.height),
+        }
+    }
+}
+
+/// Pixels taken off each side of a picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Margins {
+    pub left: u32,
+    pub right: u32,
+    pub top: u32,
+    pub bottom: u32,
 }
 
 /// The largest centred region of `width` x `height` with the aspect ratio, with even
@@ -132,6 +152,30 @@ mod tests {
                 y: 0,
                 width: 1080,
                 height: 1080
+            }
+        );
+    }
+
+    #[test]
+    fn margins_leave_the_region() {
+        let region = centered_crop(1920, 1080, "4:3".parse().unwrap());
+        assert_eq!(
+            region.margins(1920, 1080),
+            Margins {
+                left: 240,
+                right: 240,
+                top: 0,
+                bottom: 0
+            }
+        );
+        let odd = centered_crop(641, 481, Aspect::Native);
+        assert_eq!(
+            odd.margins(641, 481),
+            Margins {
+                left: 0,
+                right: 1,
+                top: 0,
+                bottom: 1
             }
         );
     }

@@ -16,7 +16,7 @@ pub use audio_encoders::{AudioCodec, AudioEncoder, AudioEncoderChoice};
 pub use crop::{Aspect, Region};
 pub use encoders::{Codec, Encoder, EncoderFamily};
 pub use launch_line::{LaunchLine, Node};
-pub use sources::{Platform, Source};
+pub use sources::{Platform, PortalStream, Source};
 
 /// Name of the `replayring` element in every pipeline the launcher builds.
 pub const RING_NAME: &str = "ring";

@@ -46,7 +46,28 @@ pub enum Source {
     Test,
     /// A V4L2 device such as a capture card (Linux).
     V4l2 { device: String },
+    /// A monitor shared through the desktop portal's ScreenCast (Wayland, Linux): the person
+    /// picks it in the desktop's dialog. `stream` is known once the portal has answered.
+    Portal { stream: Option<PortalStream> },
 }
+
+/// Where the portal's stream comes from: a PipeWire node, read through the PipeWire
+/// connection the portal opened for this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortalStream {
+    /// The connection's file descriptor: a number only this process can use.
+    pub fd: i32,
+    pub node_id: u32,
+}
+
+/// What a printed pipeline shows in place of the portal's file descriptor and node, which
+/// exist only inside the `gst-replay run` that asked the portal for them.
+pub const PORTAL_FD_PLACEHOLDER: &str = "PORTAL_FD";
+pub const PORTAL_NODE_PLACEHOLDER: &str = "PORTAL_NODE_ID";
+/// The `videocrop` that `run` re-aims when the portal's stream is not the size it announced.
+pub const PORTAL_CROP_NAME: &str = "aspect-crop";
+/// How long pipewiresrc waits for a frame before resending the last one, in milliseconds.
+const PORTAL_KEEPALIVE_MS: u32 = 100;
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -55,6 +76,16 @@ impl fmt::Display for Source {
             Source::Window { window } => write!(f, "window {window}"),
             Source::Test => f.write_str("test pattern"),
             Source::V4l2 { device } => write!(f, "V4L2 device {device}"),
+            Source::Portal { stream: None } => {
+                f.write_str("the screen shared through the desktop portal")
+            }
+            Source::Portal {
+                stream: Some(stream),
+            } => write!(
+                f,
+                "the screen shared through the desktop portal (PipeWire node {})",
+                stream.node_id
+            ),
         }
     }
 }
@@ -117,6 +148,7 @@ fn linux_capture(request: &PipelineRequest, format: RawFormat) -> Vec<Node> {
             }
         }
         Source::V4l2 { device } => Node::element("v4l2src").with("device", device),
+        Source::Portal { stream } => return portal_capture(request, *stream, format),
     };
     vec![
         source,
@@ -124,6 +156,51 @@ fn linux_capture(request: &PipelineRequest, format: RawFormat) -> Vec<Node> {
         Node::element("videoconvert"),
         raw_caps(format, None, fps),
     ]
+}
+
+/// `pipewiresrc` on the portal's connection and node, at a steady rate, cropped to the aspect.
+fn portal_capture(
+    request: &PipelineRequest,
+    stream: Option<PortalStream>,
+    format: RawFormat,
+) -> Vec<Node> {
+    let fps = request.fps;
+    let (fd, node) = match stream {
+        Some(stream) => (stream.fd.to_string(), stream.node_id.to_string()),
+        None => (
+            PORTAL_FD_PLACEHOLDER.to_owned(),
+            PORTAL_NODE_PLACEHOLDER.to_owned(),
+        ),
+    };
+    let mut nodes = vec![
+        // `path` is the node id, as the portal gives it (`target-object` wants a serial or a name).
+        Node::element("pipewiresrc")
+            .with("fd", fd)
+            .with("path", node)
+            .with("do-timestamp", true)
+            // The compositor sends a frame only when the screen changes: resending the last
+            // one keeps frames, and so keyframes, coming while it is still.
+            .with("keepalive-time", PORTAL_KEEPALIVE_MS),
+        // Encoders count their GOP in frames: a steady rate keeps a keyframe every 2 s.
+        Node::element("videorate"),
+        Node::caps(format!("video/x-raw,framerate={fps}/1")),
+    ];
+    let (width, height) = request.screen;
+    let region = request.region();
+    if !region.is_full(width, height) {
+        let margins = region.margins(width, height);
+        nodes.push(
+            Node::element("videocrop")
+                .with("name", PORTAL_CROP_NAME)
+                .with("left", margins.left)
+                .with("right", margins.right)
+                .with("top", margins.top)
+                .with("bottom", margins.bottom),
+        );
+    }
+    nodes.push(Node::element("videoconvert"));
+    nodes.push(raw_caps(format, None, fps));
+    nodes
 }
 
 fn parse_window_id(window: &str) -> u64 {

@@ -92,7 +92,9 @@ fn codec(args: &CaptureArgs) -> anyhow::Result<AudioCodec> {
 fn default_capture(source: &Source) -> AudioCapture {
     match source {
         Source::Test | Source::V4l2 { .. } => AudioCapture::None,
-        Source::Screen { .. } | Source::Window { .. } => AudioCapture::System,
+        Source::Screen { .. } | Source::Window { .. } | Source::Portal { .. } => {
+            AudioCapture::System
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 
 pub mod clip;
 mod notify;
+#[cfg(unix)]
+mod portal_capture;
 pub mod report;
 pub mod signals;
 mod status;
@@ -74,6 +76,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .unwrap_or_else(control::default_socket_path);
     // Binding first refuses a second instance before anything is captured.
     let server = control::server::Server::bind(&socket_path)?;
+    // After every check that needs nobody's attention: this may show a dialog.
+    let screencast = open_screencast(&mut request, args.capture.screen_size.is_some())?;
+    #[cfg(not(unix))]
+    let _ = &screencast; // always None there
 
     let line = request.launch_line();
     if let Some(missing) = crate::probe::missing_elements(line.factories()) {
@@ -83,6 +89,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot build the pipeline {}", line.shell_command()))?
         .downcast::<gst::Pipeline>()
         .expect("a launch line with several elements is a pipeline");
+    #[cfg(unix)]
+    if screencast.is_some() {
+        portal_capture::prepare(&pipeline, &request);
+    }
     let ring = pipeline
         .by_name(RING_NAME)
         .expect("the launch line names the ring");
@@ -93,6 +103,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let _signals = signals::spawn(events.clone()).context("cannot install signal handlers")?;
     let _hotkey = hotkey.and_then(|hotkey| listen_hotkey(&hotkey, events.clone()));
     let _terminal = terminal::spawn(events.clone(), key_post_roll);
+    #[cfg(unix)]
+    let _screencast_closed = screencast.as_ref().map(|session| {
+        let events = events.clone();
+        session.watch_closed(move || {
+            let _ = events.send(RunEvent::Stop(
+                "the desktop stopped sharing the screen".to_owned(),
+            ));
+        })
+    });
     let _server = {
         let events = events.clone();
         let default_post_roll = args.post_roll;
@@ -134,7 +153,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         status.clear();
     }
     let _ = pipeline.set_state(gst::State::Null);
+    // Only now: closing the session ends the stream the pipeline was reading.
+    #[cfg(unix)]
+    drop(screencast);
     outcome
+}
+
+#[cfg(unix)]
+fn open_screencast(
+    request: &mut PipelineRequest,
+    screen_size_given: bool,
+) -> anyhow::Result<Option<crate::portal::screencast::ScreenCastSession>> {
+    portal_capture::open(request, screen_size_given)
+}
+
+/// The portal is a Linux desktop's; the plan never chooses it elsewhere.
+#[cfg(not(unix))]
+fn open_screencast(
+    _request: &mut PipelineRequest,
+    _screen_size_given: bool,
+) -> anyhow::Result<Option<()>> {
+    Ok(None)
 }
 
 /// The `p` key's post-roll: the run's own, else 10 s.

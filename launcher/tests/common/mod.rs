@@ -1,6 +1,7 @@
 //! Helpers for the launcher's end-to-end tests: the real binary, a virtual X server, decoding.
 #![allow(dead_code)]
 
+pub mod session_bus;
 pub mod sound;
 
 use std::io::{BufRead, BufReader};
@@ -81,15 +82,19 @@ pub struct Running {
 impl Running {
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut command = Command::new(BINARY);
-        command
-            .arg("run")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.arg("run").args(args);
         for (key, value) in env {
             command.env(key, value);
         }
+        Running::spawn(command)
+    }
+
+    /// Runs `command` (the binary and its arguments, environment set) with its output collected.
+    pub fn spawn(mut command: Command) -> Running {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = command.spawn().expect("gst-replay starts");
         let stdout = lines_of(child.stdout.take().unwrap());
         let stderr = lines_of(child.stderr.take().unwrap());
@@ -159,6 +164,7 @@ impl Running {
 
     /// Sends `signal`, waits for the exit, and returns everything it printed that was not
     /// read yet: stdout lines (the JSON events, unparsed) and all of stderr.
+    #[cfg(unix)]
     pub fn stop_with(mut self, signal: i32) -> Finished {
         self.signal(signal);
         let status = self.child.wait().unwrap();
@@ -175,6 +181,25 @@ impl Running {
             stdout,
             stderr: self.stderr_seen.clone(),
         }
+    }
+
+    /// Waits for the run to end by itself; its exit status and stderr.
+    pub fn wait_exit(&mut self, limit: Duration) -> (std::process::ExitStatus, Vec<String>) {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running after {limit:?}: {:#?}",
+                self.drain_stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // The reader thread may still hold the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        (status, self.drain_stderr())
     }
 
     /// Ctrl-C, then the exit status.
