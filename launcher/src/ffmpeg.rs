@@ -51,19 +51,10 @@ fn video_encoder_arguments(request: &PipelineRequest) -> Vec<String> {
 
 fn rate_control(preset: &Preset, constant_qp: &str) -> Vec<String> {
     match preset.rate_control {
-        RateControl::Cbr => {
-            let kbps = preset.bitrate_kbps.unwrap_or_default();
-            vec![
-                "-rc".into(),
-                "cbr".into(),
-                "-b:v".into(),
-                format!("{kbps}k"),
-                "-maxrate".into(),
-                format!("{kbps}k"),
-                "-bufsize".into(),
-                format!("{}k", preset.vbv_kbits().unwrap_or_default()),
-            ]
-        }
+        RateControl::Cbr => ["-rc".into(), "cbr".into()]
+            .into_iter()
+            .chain(constant_bitrate(preset))
+            .collect(),
         RateControl::Constqp => vec![
             "-rc".into(),
             constant_qp.into(),
@@ -71,6 +62,19 @@ fn rate_control(preset: &Preset, constant_qp: &str) -> Vec<String> {
             preset.qp.unwrap_or_default().to_string(),
         ],
     }
+}
+
+/// Bitrate, peak and VBV buffer of a CBR preset; every encoder spells them the same way.
+fn constant_bitrate(preset: &Preset) -> [String; 6] {
+    let kbps = preset.bitrate_kbps.unwrap_or_default();
+    [
+        "-b:v".into(),
+        format!("{kbps}k"),
+        "-maxrate".into(),
+        format!("{kbps}k"),
+        "-bufsize".into(),
+        format!("{}k", preset.vbv_kbits().unwrap_or_default()),
+    ]
 }
 
 fn nvenc(codec: Codec, preset: &Preset) -> Vec<String> {
@@ -129,17 +133,7 @@ fn software(codec: Codec, preset: &Preset) -> Vec<String> {
         tune.into(),
     ];
     match preset.rate_control {
-        RateControl::Cbr => {
-            let kbps = preset.bitrate_kbps.unwrap_or_default();
-            args.extend([
-                "-b:v".into(),
-                format!("{kbps}k"),
-                "-maxrate".into(),
-                format!("{kbps}k"),
-                "-bufsize".into(),
-                format!("{}k", preset.vbv_kbits().unwrap_or_default()),
-            ]);
-        }
+        RateControl::Cbr => args.extend(constant_bitrate(preset)),
         RateControl::Constqp => {
             args.extend(["-qp".into(), preset.qp.unwrap_or_default().to_string()])
         }
