@@ -160,8 +160,7 @@ impl ReplayRing {
         pad: &gst::Pad,
         buffer: gst::Buffer,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let settings = self.settings.lock().unwrap().clone();
-        let limits = settings.limits();
+        let limits = self.settings.lock().unwrap().limits();
         let (buffer, copied) = self.detach(buffer)?;
         let mut state = self.state.lock().unwrap();
         let Some(mut format) = state.video.format.clone() else {

@@ -85,6 +85,10 @@ impl State {
     /// Takes the post-roll saves that are complete (all of them with `force`), releasing
     /// what clear-on-save ones saved.
     pub(super) fn take_completed_saves(&mut self, force: bool, max_duration: i64) -> Vec<SaveJob> {
+        // Called for every frame: nothing to allocate when no save is waiting.
+        if self.pending.is_empty() {
+            return Vec::new();
+        }
         let newest_dts = self.newest_video_dts.unwrap_or(i64::MIN);
         let live_audio_ends: Vec<Option<i64>> = self
             .audio
