@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets and runs each for a bounded time; fails if any input crashes.
 #
-#   fuzz/run.sh                          every target for 12 s (what scripts/test.sh runs)
+#   fuzz/run.sh                          every target for 8 s (what scripts/test.sh runs)
 #   fuzz/run.sh --seconds 3600           every target for an hour: the long run
 #   fuzz/run.sh --seconds 600 mp4_movie nal_units
 #   fuzz/run.sh --sanitizer address      with AddressSanitizer (about 4 times slower)
@@ -17,7 +17,7 @@ cd "$fuzz_dir"
 
 # Pinned so a new cargo-fuzz release cannot change a CI run.
 cargo_fuzz_version="0.13.2"
-seconds=12
+seconds=8
 # No sanitizer by default: the code under test is safe Rust, whose memory errors are
 # already panics, and without AddressSanitizer the build needs no unstable rustc options
 # and each input runs about 4 times faster. Overflow checks and debug assertions stay on.
