@@ -378,8 +378,9 @@ impl Drop for VirtualDisplay {
     }
 }
 
-/// Frames decoded by FFmpeg, and the luma range over all of them (0 for a blank screen).
-pub fn decode_summary(path: &Path) -> (usize, f64, String) {
+/// One `lavfi.signalstats` value (`YMAX`, `YAVG`, ...) per frame FFmpeg decodes, with the
+/// frame's presentation time in seconds, and what FFmpeg printed on stderr.
+fn signalstats(path: &Path, key: &str) -> (Vec<(f64, f64)>, String) {
     require_tool("ffmpeg");
     let output = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
@@ -389,27 +390,34 @@ pub fn decode_summary(path: &Path) -> (usize, f64, String) {
         .args(["-fps_mode", "passthrough", "-enc_time_base", "-1"])
         .args([
             "-vf",
-            "signalstats,metadata=print:key=lavfi.signalstats.YMAX:file=-",
+            &format!("signalstats,metadata=print:key=lavfi.signalstats.{key}:file=-"),
             "-f",
             "null",
             "-",
         ])
         .output()
         .unwrap();
+    // Pairs of lines: "frame:N pts:P pts_time:T", then "lavfi.signalstats.KEY=V".
     let text = String::from_utf8_lossy(&output.stdout);
-    let mut frames = 0;
-    let mut brightest: f64 = 0.0;
+    let prefix = format!("lavfi.signalstats.{key}=");
+    let mut frames = Vec::new();
+    let mut time = None;
     for line in text.lines() {
-        if let Some(value) = line.strip_prefix("lavfi.signalstats.YMAX=") {
-            frames += 1;
-            brightest = brightest.max(value.parse().unwrap_or(0.0));
+        if let Some(pts_time) = line.split("pts_time:").nth(1) {
+            time = pts_time.trim().parse().ok();
+        } else if let Some(value) = line.strip_prefix(prefix.as_str()) {
+            let time = time.take().expect("a frame's time precedes its statistics");
+            frames.push((time, value.parse().unwrap_or(0.0)));
         }
     }
-    (
-        frames,
-        brightest,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    (frames, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Frames decoded by FFmpeg, and the luma range over all of them (0 for a blank screen).
+pub fn decode_summary(path: &Path) -> (usize, f64, String) {
+    let (frames, errors) = signalstats(path, "YMAX");
+    let brightest = frames.iter().map(|&(_, luma)| luma).fold(0.0, f64::max);
+    (frames.len(), brightest, errors)
 }
 
 pub fn ffprobe_duration(path: &Path) -> f64 {
@@ -527,34 +535,7 @@ pub fn decoded_audio(path: &Path) -> Vec<f32> {
 /// Every decoded video frame's presentation time (seconds) and average luma (16 black to 235
 /// white).
 pub fn frame_luma(path: &Path) -> Vec<(f64, f64)> {
-    require_tool("ffmpeg");
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        // Each frame at its own timestamp, as in decode_summary.
-        .args(["-fps_mode", "passthrough", "-enc_time_base", "-1"])
-        .args([
-            "-vf",
-            "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-",
-            "-f",
-            "null",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    // Pairs of lines: "frame:N pts:P pts_time:T", then "lavfi.signalstats.YAVG=Y".
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut frames = Vec::new();
-    let mut time = None;
-    for line in text.lines() {
-        if let Some(pts_time) = line.split("pts_time:").nth(1) {
-            time = pts_time.trim().parse().ok();
-        } else if let Some(luma) = line.strip_prefix("lavfi.signalstats.YAVG=") {
-            let time = time.take().expect("a frame's time precedes its luma");
-            frames.push((time, luma.parse().unwrap()));
-        }
-    }
-    frames
+    signalstats(path, "YAVG").0
 }
 
 /// `gst-replay save --socket SOCKET <args>`: its JSON reply, after checking it succeeded.
