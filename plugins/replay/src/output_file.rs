@@ -197,17 +197,11 @@ fn sync_directory(directory: &Path) {
 mod tests {
     use super::*;
     use std::io::Write;
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("replay-output-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use test_support::TestDir;
 
     #[test]
     fn a_published_file_never_replaces_an_existing_one() {
-        let dir = temp_dir("noclobber");
+        let dir = TestDir::new("output-noclobber");
         let target = dir.join("clip.mp4");
         std::fs::write(&target, b"first").unwrap();
         let mut pending = PendingFile::create(&target, "a").unwrap();
@@ -216,18 +210,21 @@ mod tests {
         assert_eq!(published, dir.join("clip-2.mp4"));
         assert_eq!(std::fs::read(&target).unwrap(), b"first");
         assert_eq!(std::fs::read(&published).unwrap(), b"second");
-        let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-        assert_eq!(entries.len(), 2, "no temporary file left");
+        assert_eq!(
+            dir.listing(),
+            ["clip-2.mp4", "clip.mp4"],
+            "no temporary file left"
+        );
     }
 
     #[test]
     fn a_dropped_file_leaves_nothing() {
-        let dir = temp_dir("dropped");
+        let dir = TestDir::new("output-dropped");
         let target = dir.join("clip.mp4");
         let mut pending = PendingFile::create(&target, "b").unwrap();
         pending.file().write_all(b"partial").unwrap();
         drop(pending);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        assert!(dir.listing().is_empty());
     }
 
     #[test]

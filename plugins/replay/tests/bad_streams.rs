@@ -95,7 +95,7 @@ fn assert_one_warning_containing(log: &BusLog, needles: &[&str]) {
 fn delta_frames_before_the_first_keyframe_are_dropped_with_a_warning() {
     require_element("x264enc");
     let dir = TestDir::new("bad-no-keyframe");
-    let clip = dir.file("clip.mp4");
+    let clip = dir.join("clip.mp4");
     let pipeline = h264_ring(
         120,
         "key-int-max=30",
@@ -106,7 +106,7 @@ fn delta_frames_before_the_first_keyframe_are_dropped_with_a_warning() {
     let early = save_at(
         &ring_of(&pipeline),
         frame_time(25),
-        vec![(SECOND, Some(dir.file_str("early.mp4")))],
+        vec![(SECOND, Some(dir.join_str("early.mp4")))],
     );
     let log = run_logged(&pipeline);
 
@@ -135,7 +135,7 @@ fn rare_keyframes(dir: &TestDir) -> (gst::Structure, BusLog) {
         "key-int-max=100000 option-string=scenecut=0",
         &format!(
             "max-duration={SECOND} save-on-eos=true location=\"{}\"",
-            dir.file("clip.mp4").display()
+            dir.join("clip.mp4").display()
         ),
     );
     let ring = ring_of(&pipeline);
@@ -158,7 +158,7 @@ fn keyframes_further_apart_than_max_duration_still_give_exact_clips() {
     let (stats, _) = rare_keyframes(&dir);
     assert_eq!(get_u64(&stats, "keyframes"), 1, "{stats}");
     // The clip shows max-duration (decoding from the only keyframe) and decodes.
-    assert_eq!(decodes_cleanly(&dir.file("clip.mp4")), 30);
+    assert_eq!(decodes_cleanly(&dir.join("clip.mp4")), 30);
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn keyframes_further_apart_than_max_duration_are_reported() {
 fn a_gop_larger_than_max_bytes_keeps_a_decodable_start_and_the_cap() {
     require_element("x264enc");
     let dir = TestDir::new("bad-huge-gop");
-    let clip = dir.file("clip.mp4");
+    let clip = dir.join("clip.mp4");
     let max_bytes = 60_000u64;
     let pipeline = parse(&format!(
         "videotestsrc num-buffers=120 pattern=snow ! video/x-raw,width=320,height=240,framerate=30/1 \
@@ -223,7 +223,7 @@ fn buffers_without_timestamps_stop_with_an_error_and_what_was_captured_still_sav
     );
     // The error stops the stream, not the ring: the 60 frames before it are still there.
     let ring = ring_of(&pipeline);
-    let clip = dir.file_str("after-error.mp4");
+    let clip = dir.join_str("after-error.mp4");
     let id = ring.emit_by_name::<String>("save", &[&(60 * SECOND), &Some(clip.clone())]);
     let outcome = log.outcome(&id);
     assert_eq!(outcome.name(), "replay-saved", "{outcome:?}");
@@ -252,8 +252,8 @@ fn decode_timestamps_without_presentation_timestamps_are_used_as_both() {
     // With B-frames the file then has no composition offsets: the decoder still puts the
     // pictures in order, and FFmpeg shows them so.
     for bframes in [0, 2] {
-        let clip = dir.file(&format!("bframes-{bframes}.mp4"));
-        let reference = dir.file(&format!("bframes-{bframes}.mkv"));
+        let clip = dir.join(&format!("bframes-{bframes}.mp4"));
+        let reference = dir.join(&format!("bframes-{bframes}.mkv"));
         let pipeline = ring_pipeline(
             90,
             &format!(
@@ -290,12 +290,12 @@ fn backwards_jump(dir: &TestDir) -> BusLog {
         &format!(
             "max-duration={} save-on-eos=true location=\"{}\"",
             10 * SECOND,
-            dir.file("at-eos.mp4").display()
+            dir.join("at-eos.mp4").display()
         ),
-        &dir.file("reference.mkv"),
+        &dir.join("reference.mkv"),
     );
     let ring = ring_of(&pipeline).downgrade();
-    let across = dir.file_str("across.mp4");
+    let across = dir.join_str("across.mp4");
     damage_stream(&pipeline, move |index, buffer| {
         if index >= 90 {
             let back = gst::ClockTime::from_seconds(2);
@@ -371,7 +371,7 @@ fn timestamps_that_go_backwards_never_mix_two_timelines_in_one_file() {
             (seconds - frames as f64 / FPS as f64).abs() < 0.05,
             "{path:?}: replay-saved says {seconds} s, the file shows {frames} frames"
         );
-        assert_shows_a_run_of(&path, &dir.file("reference.mkv"));
+        assert_shows_a_run_of(&path, &dir.join("reference.mkv"));
     }
 }
 
@@ -414,7 +414,7 @@ fn a_codec_data_change_never_mixes_parameter_sets_in_one_file() {
     require_element("concat");
     let dir = TestDir::new("bad-codec-data");
     for stream_format in ["avc", "byte-stream"] {
-        let clip = dir.file(&format!("{stream_format}.mp4"));
+        let clip = dir.join(&format!("{stream_format}.mp4"));
         let pipeline = codec_data_change(stream_format, &clip);
         let log = run_logged(&pipeline);
         assert!(log.saw_eos(), "{stream_format}: {:?}", log.errors());
@@ -432,7 +432,7 @@ fn a_codec_data_change_never_mixes_parameter_sets_in_one_file() {
 fn x264enc_straight_into_the_ring_needs_no_parser() {
     require_element("x264enc");
     let dir = TestDir::new("bad-no-parser");
-    let clip = dir.file("clip.mp4");
+    let clip = dir.join("clip.mp4");
     let pipeline = parse(&format!(
         "{} ! x264enc speed-preset=ultrafast key-int-max=30 \
          ! replayring name=ring max-duration={} save-on-eos=true location=\"{}\"",
@@ -447,7 +447,7 @@ fn x264enc_straight_into_the_ring_needs_no_parser() {
 
 /// An Annex B H.264 file with no container: what a camera or `x264 -o clip.264` leaves.
 fn raw_h264_file(dir: &TestDir) -> PathBuf {
-    let path = dir.file("raw.h264");
+    let path = dir.join("raw.h264");
     run_to_eos(&parse(&format!(
         "{} ! x264enc speed-preset=ultrafast key-int-max=30 ! h264parse \
          ! video/x-h264,stream-format=byte-stream ! filesink location=\"{}\"",
@@ -467,7 +467,7 @@ fn unparsed_input_with_incomplete_caps_is_refused_with_advice() {
         "filesrc location=\"{}\" ! video/x-h264,stream-format=byte-stream,alignment=au \
          ! replayring name=ring save-on-eos=true location=\"{}\"",
         raw.display(),
-        dir.file("clip.mp4").display()
+        dir.join("clip.mp4").display()
     ));
     let log = run_logged(&pipeline);
     let errors = log.errors();
@@ -494,7 +494,7 @@ fn unparsed_byte_stream_is_refused_with_advice_to_add_a_parser() {
         let pipeline = parse(&format!(
             "filesrc location=\"{}\" ! {front} ! replayring name=ring save-on-eos=true location=\"{}\"",
             raw.display(),
-            dir.file("clip.mp4").display()
+            dir.join("clip.mp4").display()
         ));
         let log = run_logged(&pipeline);
         pipeline.set_state(gst::State::Null).unwrap();
@@ -513,8 +513,8 @@ fn extreme_max_duration_values_save_decodable_clips() {
     let dir = TestDir::new("bad-max-duration");
     // 1 ns: the ring keeps only the newest GOP. A save of "max-duration" asks for less than
     // a frame and fails with a reason; a longer one gets what the ring holds.
-    let shortest = dir.file_str("shortest.mp4");
-    let one_second = dir.file_str("one-second.mp4");
+    let shortest = dir.join_str("shortest.mp4");
+    let one_second = dir.join_str("one-second.mp4");
     let pipeline = h264_ring(90, "key-int-max=30", "max-duration=1");
     let ring = ring_of(&pipeline);
     let hold = Hold::at(&ring, frame_time(80));
@@ -545,9 +545,9 @@ fn extreme_max_duration_values_save_decodable_clips() {
     // u64::MAX: nothing is evicted by time, and absurd requests get everything or a reason.
     let pipeline = h264_ring(90, "key-int-max=30", &format!("max-duration={}", u64::MAX));
     let ring = ring_of(&pipeline);
-    let everything = dir.file_str("everything.mp4");
-    let at_most = dir.file_str("u64-max.mp4");
-    let nothing = dir.file_str("empty-range.mp4");
+    let everything = dir.join_str("everything.mp4");
+    let at_most = dir.join_str("u64-max.mp4");
+    let nothing = dir.join_str("empty-range.mp4");
     let hold = Hold::at(&ring, frame_time(80));
     let mut log = BusLog::new(&pipeline);
     pipeline.set_state(gst::State::Playing).unwrap();

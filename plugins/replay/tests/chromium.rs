@@ -27,7 +27,7 @@ fn a_saved_h264_clip_plays_in_chromium() {
     require_element("x264enc");
     require_tool("chromium");
     let dir = TestDir::new("chromium");
-    let clip = dir.file("clip.mp4");
+    let clip = dir.join("clip.mp4");
     let pipeline = parse(&format!(
         "videotestsrc num-buffers=240 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 \
          ! x264enc key-int-max=60 bframes=2 ! h264parse \

@@ -123,7 +123,7 @@ fn a_full_disk_fails_the_save_frees_its_space_and_the_ring_goes_on() {
         return;
     }
     let dir = TestDir::new("fault-disk-full");
-    let disk = dir.file("disk");
+    let disk = dir.join("disk");
     std::fs::create_dir(&disk).unwrap();
     let _mount = Mount::tmpfs(&disk, "512k", false).unwrap();
     // 3 s of noise is several MiB; a keyframe every 5 frames keeps a short save small.
@@ -144,7 +144,7 @@ fn a_full_disk_fails_the_save_frees_its_space_and_the_ring_goes_on() {
     let outcome = held.save(SECOND / FPS, &small);
     assert_eq!(outcome.name(), "replay-saved", "{outcome:?}");
     assert!(decodes_cleanly(&small) >= 1);
-    held.assert_next_save_works(&dir.file("everything.mp4"));
+    held.assert_next_save_works(&dir.join("everything.mp4"));
     held.finish();
 }
 
@@ -154,7 +154,7 @@ fn a_read_only_directory_fails_the_save_with_the_reason() {
         return;
     }
     let dir = TestDir::new("fault-read-only");
-    let read_only = dir.file("read-only");
+    let read_only = dir.join("read-only");
     std::fs::create_dir(&read_only).unwrap();
     // Root writes through permission bits: a read-only mount is unwritable for everyone.
     let _mount = Mount::tmpfs(&read_only, "64k", true).unwrap();
@@ -164,7 +164,7 @@ fn a_read_only_directory_fails_the_save_with_the_reason() {
         &read_only.join("clip.mp4"),
         "Read-only file system",
     );
-    held.assert_next_save_works(&dir.file("after.mp4"));
+    held.assert_next_save_works(&dir.join("after.mp4"));
     held.finish();
 }
 
@@ -172,7 +172,7 @@ fn a_read_only_directory_fails_the_save_with_the_reason() {
 fn a_directory_removed_before_the_write_fails_that_save_only() {
     require_element("x264enc");
     let dir = TestDir::new("fault-vanished-dir");
-    let vanishing = dir.file("vanishing");
+    let vanishing = dir.join("vanishing");
     std::fs::create_dir(&vanishing).unwrap();
     let pipeline = parse(&format!(
         "{} ! x264enc speed-preset=ultrafast key-int-max=30 ! h264parse \
@@ -206,7 +206,7 @@ fn a_directory_removed_before_the_write_fails_that_save_only() {
         (90, 0),
         "every frame is still in the ring"
     );
-    let next = dir.file_str("next.mp4");
+    let next = dir.join_str("next.mp4");
     let next_id = ring.emit_by_name::<String>("save", &[&u64::MAX, &Some(next.clone())]);
     let next_outcome = log.outcome(&next_id);
     assert_eq!(next_outcome.name(), "replay-saved", "{next_outcome:?}");
@@ -222,7 +222,7 @@ fn eos_during_saves_waits_for_them() {
     require_element("x264enc");
     let dir = TestDir::new("fault-eos-mid-save");
     let mut held = HeldRing::start(90, 30, gst::ClockTime::from_seconds(2));
-    let plain = dir.file_str("plain.mp4");
+    let plain = dir.join_str("plain.mp4");
     let plain_id = held
         .ring
         .emit_by_name::<String>("save", &[&u64::MAX, &Some(plain.clone())]);
@@ -230,7 +230,7 @@ fn eos_during_saves_waits_for_them() {
     let request = gst::Structure::builder("replay-request")
         .field("start-ago", SECOND)
         .field("post-roll", 10 * SECOND)
-        .field("location", dir.file_str("post-roll.mp4"))
+        .field("location", dir.join_str("post-roll.mp4"))
         .build();
     let post_roll_id = held.ring.emit_by_name::<String>("save-clip", &[&request]);
     held.finish();
@@ -283,7 +283,7 @@ fn stopping_during_a_post_roll_save_writes_what_was_captured() {
     while stat(&ring, "frames") < 45 {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let clip = dir.file_str("clip.mp4");
+    let clip = dir.join_str("clip.mp4");
     let request = gst::Structure::builder("replay-request")
         .field("start-ago", SECOND)
         .field("post-roll", 30 * SECOND)
@@ -337,7 +337,7 @@ fn a_stalled_encoder_does_not_stop_saves_and_capture_resumes() {
     std::thread::sleep(Duration::from_millis(700));
     assert_eq!(stat(&ring, "frames"), captured, "the stream is stalled");
 
-    let during = dir.file_str("during.mp4");
+    let during = dir.join_str("during.mp4");
     let during_id = ring.emit_by_name::<String>("save", &[&0u64, &Some(during.clone())]);
     let outcome = log.outcome(&during_id);
     assert_eq!(outcome.name(), "replay-saved", "{outcome:?}");
@@ -345,7 +345,7 @@ fn a_stalled_encoder_does_not_stop_saves_and_capture_resumes() {
     assert_eq!(decodes_cleanly(Path::new(&during)), captured as usize);
     // A post-roll save asked during the stall ends once the stream is back, or earlier
     // should a wall-clock limit end it: either way one outcome, and a clean file or none.
-    let post_roll_clip = dir.file_str("post-roll.mp4");
+    let post_roll_clip = dir.join_str("post-roll.mp4");
     let request = gst::Structure::builder("replay-request")
         .field("start-ago", SECOND)
         .field("post-roll", SECOND / 2)
@@ -364,7 +364,7 @@ fn a_stalled_encoder_does_not_stop_saves_and_capture_resumes() {
         assert!(!Path::new(&post_roll_clip).exists());
     }
 
-    let after = dir.file_str("after.mp4");
+    let after = dir.join_str("after.mp4");
     let after_id = ring.emit_by_name::<String>("save", &[&0u64, &Some(after.clone())]);
     let outcome = log.outcome(&after_id);
     pipeline.set_state(gst::State::Null).unwrap();
@@ -487,7 +487,7 @@ fn a_process_killed_mid_save_leaves_only_a_part_file() {
     child.wait().unwrap();
 
     assert!(
-        !dir.file("clip.mp4").exists(),
+        !dir.join("clip.mp4").exists(),
         "nothing at the final path: the file was still being written"
     );
     assert_eq!(

@@ -14,8 +14,8 @@ const SOURCE: &str =
 fn remuxing_an_mp4_keeps_every_picture_and_the_timing() {
     require_element("x264enc");
     let dir = TestDir::new("passmux-remux");
-    let source = dir.file("source.mp4");
-    let output = dir.file("out.mp4");
+    let source = dir.join("source.mp4");
+    let output = dir.join("out.mp4");
     run_to_eos(&parse(&format!(
         "{SOURCE} ! x264enc key-int-max=30 bframes=2 ! h264parse ! mp4mux ! filesink location=\"{}\"",
         source.display()
@@ -42,8 +42,8 @@ fn remuxing_an_mp4_keeps_every_picture_and_the_timing() {
 fn hevc_byte_stream_is_written_as_hvc1() {
     require_element("x265enc");
     let dir = TestDir::new("passmux-hevc");
-    let output = dir.file("out.mp4");
-    let reference = dir.file("reference.mkv");
+    let output = dir.join("out.mp4");
+    let reference = dir.join("reference.mkv");
     run_to_eos(&parse(&format!(
         "{SOURCE} ! x265enc key-int-max=30 speed-preset=ultrafast ! h265parse ! tee name=t \
          t. ! queue ! mp4passmux location=\"{}\" t. ! queue ! matroskamux ! filesink location=\"{}\"",
@@ -63,7 +63,7 @@ fn hevc_byte_stream_is_written_as_hvc1() {
 fn a_stream_stopped_before_eos_leaves_no_file() {
     require_element("x264enc");
     let dir = TestDir::new("passmux-stopped");
-    let output = dir.file("out.mp4");
+    let output = dir.join("out.mp4");
     let pipeline = parse(&format!(
         "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=30/1 ! \
          x264enc tune=zerolatency ! h264parse ! mp4passmux location=\"{}\"",

@@ -84,8 +84,8 @@ fn aac_and_opus_tracks_stay_in_sync_with_the_picture() {
         require_element(element);
     }
     let dir = TestDir::new("av-sync");
-    let last = dir.file("last.mp4");
-    let range = dir.file("range.mp4");
+    let last = dir.join("last.mp4");
+    let range = dir.join("range.mp4");
     let (pipeline, log) = av_pipeline(
         8,
         &format!(
@@ -166,7 +166,7 @@ fn an_audio_source_that_stops_shows_as_a_gap_and_sync_holds_after_it() {
         require_element(element);
     }
     let dir = TestDir::new("av-gap");
-    let clip = dir.file("clip.mp4");
+    let clip = dir.join("clip.mp4");
     let pipeline = parse(&format!(
         "{video} ! x264enc key-int-max=30 speed-preset=ultrafast tune=zerolatency ! h264parse \
          ! replayring name=ring save-on-eos=true location=\"{}\" \

@@ -15,7 +15,7 @@ const X264: &str = "x264enc key-int-max=60 speed-preset=ultrafast";
 /// pipeline and the Matroska reference of the whole stream.
 fn stream(dir: &TestDir, ring: &str) -> (gst::Pipeline, std::path::PathBuf) {
     require_element("x264enc");
-    let reference = dir.file("reference.mkv");
+    let reference = dir.join("reference.mkv");
     let pipeline = ring_pipeline(600, X264, "h264parse", ring, &reference);
     (pipeline, reference)
 }
@@ -38,7 +38,7 @@ fn saved<'a>(messages: &'a [gst::Structure], location: &std::path::Path) -> &'a 
 fn save_range_presents_exactly_the_frames_of_the_range() {
     let dir = TestDir::new("range");
     let (pipeline, reference) = stream(&dir, "");
-    let clip = dir.file("range.mp4");
+    let clip = dir.join("range.mp4");
     let location = clip.to_string_lossy().into_owned();
     // At 15 s: from 10 s ago to 4 s ago, i.e. 5 s to 11 s, both mid-GOP.
     at_running_time(
@@ -61,7 +61,7 @@ fn save_range_presents_exactly_the_frames_of_the_range() {
 fn post_roll_takes_in_what_is_captured_after_the_request() {
     let dir = TestDir::new("post-roll");
     let (pipeline, reference) = stream(&dir, &format!("post-roll={}", 3 * SECOND));
-    let clip = dir.file("post.mp4");
+    let clip = dir.join("post.mp4");
     let location = clip.to_string_lossy().into_owned();
     let pending = Arc::new(Mutex::new(None));
     let pending_in_probe = Arc::clone(&pending);
@@ -94,7 +94,7 @@ fn clear_on_save_gives_back_to_back_clips_that_share_no_frame() {
     let dir = TestDir::new("clear");
     let (pipeline, reference) = stream(&dir, "clear-on-save=true");
     let ring = ring_of(&pipeline);
-    let (first, second) = (dir.file("first.mp4"), dir.file("second.mp4"));
+    let (first, second) = (dir.join("first.mp4"), dir.join("second.mp4"));
     let evicted = Arc::new(Mutex::new(Vec::new()));
     let evicted_in_probe = Arc::clone(&evicted);
     let first_location = first.to_string_lossy().into_owned();
@@ -127,7 +127,7 @@ fn save_clip_sets_post_roll_and_clear_for_one_save() {
     let dir = TestDir::new("save-clip");
     let (pipeline, reference) = stream(&dir, "");
     let ring = ring_of(&pipeline);
-    let (first, second) = (dir.file("first.mp4"), dir.file("second.mp4"));
+    let (first, second) = (dir.join("first.mp4"), dir.join("second.mp4"));
     let first_location = first.to_string_lossy().into_owned();
     at_running_time(&ring, gst::ClockTime::from_seconds(6), move |ring| {
         let request = gst::Structure::builder("replay-request")
@@ -157,7 +157,7 @@ fn ranges_that_cannot_be_saved_fail_with_a_reason_and_lose_nothing() {
     let ring = ring_of(&pipeline);
     let ids = Arc::new(Mutex::new(Vec::new()));
     let ids_in_probe = Arc::clone(&ids);
-    let good = dir.file("good.mp4");
+    let good = dir.join("good.mp4");
     let good_location = good.to_string_lossy().into_owned();
     at_running_time(&ring, gst::ClockTime::from_seconds(15), move |ring| {
         let mut ids = ids_in_probe.lock().unwrap();
@@ -200,7 +200,7 @@ fn a_save_during_a_stall_is_written_with_what_arrived() {
     require_element("x264enc");
     require_element("avenc_aac");
     let dir = TestDir::new("stall");
-    let clip = dir.file("stall.mp4");
+    let clip = dir.join("stall.mp4");
     // Live capture whose video and audio both stop delivering (no EOS) after 2 s.
     let pipeline = parse(&format!(
         "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=30/1 \

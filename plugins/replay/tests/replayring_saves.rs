@@ -11,8 +11,8 @@ use std::path::Path;
 fn h264_save_on_eos_keeps_the_last_max_duration_exactly() {
     require_element("x264enc");
     let dir = TestDir::new("h264-eos");
-    let clip = dir.file("clip.mp4");
-    let reference = dir.file("reference.mkv");
+    let clip = dir.join("clip.mp4");
+    let reference = dir.join("reference.mkv");
     let pipeline = ring_pipeline(
         1200,
         "x264enc key-int-max=60 speed-preset=ultrafast",
@@ -72,7 +72,7 @@ fn h264_save_on_eos_keeps_the_last_max_duration_exactly() {
 fn h264_with_b_frames_saves_concurrently_while_playing() {
     require_element("x264enc");
     let dir = TestDir::new("h264-bframes");
-    let reference = dir.file("reference.mkv");
+    let reference = dir.join("reference.mkv");
     let pipeline = ring_pipeline(
         900,
         "x264enc key-int-max=45 bframes=2 b-adapt=false",
@@ -80,8 +80,8 @@ fn h264_with_b_frames_saves_concurrently_while_playing() {
         &format!("max-duration={}", 30 * SECOND),
         &reference,
     );
-    let long = dir.file_str("long.mp4");
-    let short = dir.file_str("short.mp4");
+    let long = dir.join_str("long.mp4");
+    let short = dir.join_str("short.mp4");
     let ids = save_at(
         &ring_of(&pipeline),
         gst::ClockTime::from_seconds(20),
@@ -119,9 +119,9 @@ fn h264_with_b_frames_saves_concurrently_while_playing() {
 fn hevc_open_gop_clips_decode_cleanly() {
     require_element("x265enc");
     let dir = TestDir::new("hevc");
-    let clip = dir.file("clip.mp4");
-    let middle = dir.file_str("middle.mp4");
-    let reference = dir.file("reference.mkv");
+    let clip = dir.join("clip.mp4");
+    let middle = dir.join_str("middle.mp4");
+    let reference = dir.join("reference.mkv");
     let pipeline = ring_pipeline(
         240,
         "x265enc key-int-max=30 speed-preset=ultrafast option-string=open-gop=1:bframes=3",
@@ -163,9 +163,9 @@ fn hevc_open_gop_clips_decode_cleanly() {
 fn a_failed_save_loses_nothing_and_the_next_save_works() {
     require_element("x264enc");
     let dir = TestDir::new("failed-save");
-    std::fs::write(dir.file("not-a-directory"), b"").unwrap();
-    let unwritable = dir.file_str("not-a-directory/clip.mp4");
-    let clip = dir.file("after.mp4");
+    std::fs::write(dir.join("not-a-directory"), b"").unwrap();
+    let unwritable = dir.join_str("not-a-directory/clip.mp4");
+    let clip = dir.join("after.mp4");
     let pipeline = parse(&format!(
         "{} ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! replayring name=ring \
          max-duration={} save-on-eos=true location=\"{}\"",
@@ -213,7 +213,7 @@ fn a_save_before_any_keyframe_fails_with_a_reason() {
     pipeline.add(&ring).unwrap();
     pipeline.set_state(gst::State::Ready).unwrap();
     let dir = TestDir::new("no-keyframe");
-    let id = ring.emit_by_name::<String>("save", &[&0u64, &Some(dir.file_str("x.mp4"))]);
+    let id = ring.emit_by_name::<String>("save", &[&0u64, &Some(dir.join_str("x.mp4"))]);
     let message = pipeline
         .bus()
         .unwrap()
@@ -234,11 +234,11 @@ fn a_save_before_any_keyframe_fails_with_a_reason() {
 fn simultaneous_saves_never_share_a_file_name() {
     require_element("x264enc");
     let dir = TestDir::new("names");
-    let explicit = dir.file_str("same.mp4");
+    let explicit = dir.join_str("same.mp4");
     let pipeline = parse(&format!(
         "{} ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! replayring name=ring location=\"{}\"",
         source(120),
-        dir.file("replay-%Y%m%d-%H%M%S.mp4").display()
+        dir.join("replay-%Y%m%d-%H%M%S.mp4").display()
     ));
     save_at(
         &ring_of(&pipeline),
@@ -277,7 +277,7 @@ fn simultaneous_saves_never_share_a_file_name() {
         assert!(rest.len() == 7 || rest[7..].starts_with('-'), "{name}");
     }
     for name in &listing {
-        let (hashes, errors) = decoded_frame_hashes(&dir.file(name));
+        let (hashes, errors) = decoded_frame_hashes(&dir.join(name));
         assert_eq!((hashes.len(), errors.as_str()), (30, ""), "{name}");
     }
 }
@@ -286,7 +286,7 @@ fn simultaneous_saves_never_share_a_file_name() {
 fn a_request_longer_than_the_ring_saves_everything_buffered() {
     require_element("x264enc");
     let dir = TestDir::new("longer-than-ring");
-    let clip = dir.file_str("all.mp4");
+    let clip = dir.join_str("all.mp4");
     // 100 frames with a keyframe every 30: the first GOP starts at frame 0.
     let pipeline = parse(&format!(
         "{} ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! replayring name=ring",
@@ -320,7 +320,7 @@ fn stopping_the_pipeline_during_a_save_still_completes_the_file() {
     while get_u64(&ring.property::<gst::Structure>("stats"), "frames") < 45 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let clip = dir.file_str("clip.mp4");
+    let clip = dir.join_str("clip.mp4");
     ring.emit_by_name::<String>("save", &[&0u64, &Some(clip.clone())]);
     pipeline.set_state(gst::State::Null).unwrap();
 
@@ -394,7 +394,7 @@ fn avc1_and_hvc1_samples_carry_no_parameter_sets() {
             "hvc1",
         ),
     ] {
-        let clip = dir.file(name);
+        let clip = dir.join(name);
         run_to_eos(&parse(&format!(
             "{} ! {encoder} ! {parser} ! replayring max-duration={} save-on-eos=true location=\"{}\"",
             source(90),
@@ -422,7 +422,7 @@ fn avc1_and_hvc1_samples_carry_no_parameter_sets() {
 fn a_resolution_change_never_mixes_streams_in_one_file() {
     require_element("x264enc");
     let dir = TestDir::new("caps-change");
-    let clip = dir.file("clip.mp4");
+    let clip = dir.join("clip.mp4");
     let pipeline = parse(&format!(
         "videotestsrc name=source num-buffers=120 pattern=ball ! video/x-raw,framerate={FPS}/1 ! videoscale \
          ! capsfilter name=size caps=video/x-raw,width=160,height=120 \

@@ -14,7 +14,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use common::hold::*;
-use common::process::ProcessUsage;
+use common::ProcessUsage;
 use common::*;
 use gst::prelude::*;
 
@@ -48,7 +48,7 @@ fn burst(ring: &gst::Element, explicit: &str) -> Vec<String> {
 fn three_hundred_saves_at_once_each_report_once_and_lose_nothing() {
     require_element("x264enc");
     let dir = TestDir::new("save-storm");
-    let explicit = dir.file_str("same.mp4");
+    let explicit = dir.join_str("same.mp4");
     // A live source, and a leaky queue before the ring: if a burst of saves held up the
     // ring's streaming thread for more than a few frames, the queue would drop frames.
     let pipeline = parse(&format!(
@@ -57,7 +57,7 @@ fn three_hundred_saves_at_once_each_report_once_and_lose_nothing() {
          ! queue name=leaky leaky=downstream max-size-buffers=10 max-size-bytes=0 max-size-time=0 \
          ! replayring name=ring max-duration={} location=\"{}\"",
         2 * SECOND,
-        dir.file("storm-%Y%m%d-%H%M%S.mp4").display()
+        dir.join("storm-%Y%m%d-%H%M%S.mp4").display()
     ));
     let ring = pipeline.by_name("ring").unwrap();
     let produced = count_buffers(
@@ -75,7 +75,7 @@ fn three_hundred_saves_at_once_each_report_once_and_lose_nothing() {
     }
     // One storm before measuring, so that what the first one sets up for good (thread
     // pools, allocator arenas, GStreamer's lazily created objects) is not counted.
-    let warm_up = burst(&ring, &dir.file_str("warm-up.mp4"));
+    let warm_up = burst(&ring, &dir.join_str("warm-up.mp4"));
     for id in &warm_up {
         log.outcome(id);
     }
@@ -160,7 +160,7 @@ fn three_hundred_saves_at_once_each_report_once_and_lose_nothing() {
     let mut listing: Vec<String> = dir
         .listing()
         .iter()
-        .map(|name| dir.file_str(name))
+        .map(|name| dir.join_str(name))
         .collect();
     listing.sort();
     assert_eq!(

@@ -25,8 +25,8 @@ fn limit_file_size(bytes: u64) {
 fn a_write_that_fails_midway_leaves_no_file_and_the_ring_goes_on() {
     require_element("x264enc");
     let dir = TestDir::new("write-failure");
-    let big = dir.file_str("big.mp4");
-    let small = dir.file_str("small.mp4");
+    let big = dir.join_str("big.mp4");
+    let small = dir.join_str("small.mp4");
     let pipeline = parse(
         "videotestsrc num-buffers=300 pattern=snow ! video/x-raw,width=320,height=240,framerate=30/1 \
          ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! replayring name=ring max-duration=10000000000",

@@ -6,13 +6,14 @@ pub mod av;
 pub mod clips;
 pub mod hold;
 pub mod mounts;
-pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, Once};
 
 use gst::prelude::*;
+#[allow(unused_imports)] // Each test binary uses its own part of them.
+pub use test_support::{require_tool, ProcessUsage, TestDir};
 
 pub const SECOND: u64 = 1_000_000_000;
 
@@ -24,66 +25,12 @@ pub fn init() {
     });
 }
 
-/// Fails (never skips) when a tool the suite relies on is missing.
-pub fn require_tool(name: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "{name} is not installed; run the README's test command, which installs it"
-    );
-}
-
 pub fn require_element(name: &str) {
     init();
     assert!(
         gst::ElementFactory::find(name).is_some(),
         "GStreamer element {name} is missing; run the README's test command, which installs it"
     );
-}
-
-/// A fresh directory for one test's files, removed when the test passes.
-pub struct TestDir {
-    pub path: PathBuf,
-}
-
-impl TestDir {
-    pub fn new(name: &str) -> TestDir {
-        let path = std::env::temp_dir()
-            .join("gst-replay-tests")
-            .join(format!("{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TestDir { path }
-    }
-
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    pub fn file_str(&self, name: &str) -> String {
-        self.file(name).to_string_lossy().into_owned()
-    }
-
-    /// Names of the files in the directory, sorted.
-    pub fn listing(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.path)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
 }
 
 /// Runs a pipeline to EOS and returns the element messages it posted, in order.

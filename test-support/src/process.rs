@@ -4,7 +4,10 @@ use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProcessUsage {
+    /// Resident memory (VmRSS), KiB.
     pub rss_kib: u64,
+    /// Anonymous resident memory (RssAnon): the heap, without mapped files and libraries.
+    pub rss_anon_kib: u64,
     pub fds: usize,
     pub threads: usize,
 }
@@ -21,18 +24,21 @@ impl ProcessUsage {
     fn of(process: &str) -> ProcessUsage {
         let status = std::fs::read_to_string(format!("/proc/{process}/status"))
             .unwrap_or_else(|err| panic!("/proc/{process}/status: {err}"));
-        let rss_kib = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status");
+        let kib = |field: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or_else(|| panic!("{field} in /proc/{process}/status"))
+        };
         let count = |dir: &str| {
             std::fs::read_dir(format!("/proc/{process}/{dir}"))
                 .unwrap_or_else(|err| panic!("/proc/{process}/{dir}: {err}"))
                 .count()
         };
         ProcessUsage {
-            rss_kib,
+            rss_kib: kib("VmRSS:"),
+            rss_anon_kib: kib("RssAnon:"),
             // Counting opens one descriptor for the directory itself: subtract it.
             fds: count("fd").saturating_sub(usize::from(process == "self")),
             threads: count("task"),
@@ -65,5 +71,20 @@ impl fmt::Display for ProcessUsage {
             self.fds,
             self.threads
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process() {
+        let usage = ProcessUsage::of_self();
+        assert!(usage.rss_kib > 0 && usage.rss_anon_kib > 0 && usage.rss_anon_kib <= usage.rss_kib);
+        assert!(usage.threads >= 1);
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        assert_eq!(ProcessUsage::of_self().fds, usage.fds + 1);
+        drop(file);
     }
 }
