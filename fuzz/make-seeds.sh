@@ -41,7 +41,9 @@ caps_buffer() {
     sed 's/.*(buffer)[< ]*//'
 }
 
-# One keyframe and one P-frame access unit per codec, in both framings; 64x64 keeps them small.
+# One keyframe and one P-frame access unit per codec, as h264parse/h265parse hand them to
+# the plugin (in-band parameter sets kept, so stripping has something to do); 64x64 keeps
+# them small.
 encode() {
   local codec=$1 format=$2 encoder=$3 parser=$4 stream_format=$5 name=$6
   gst-launch-1.0 -q videotestsrc num-buffers=2 ! "video/x-raw,width=64,height=64,format=$format" \
@@ -49,33 +51,23 @@ encode() {
     ! "video/x-$codec,stream-format=$stream_format,alignment=au" \
     ! multifilesink location="$scratch/$name-%d.bin"
 }
-encode h264 I420 "x264enc key-int-max=2 bframes=0" h264parse byte-stream h264
-encode h264 Y42B "x264enc key-int-max=2 bframes=0" h264parse byte-stream h264-high422
 encode h264 I420 "x264enc key-int-max=2 bframes=0" h264parse avc h264-avc
-encode h265 I420 "x265enc key-int-max=2" h265parse byte-stream h265
 encode h265 I420 "x265enc key-int-max=2" h265parse hvc1 h265-hvc1
 
-# nal_units: framing byte (0: byte-stream, n: n-byte lengths), flags (1: H.265, 2: strip).
-seed_with_prefix nal_units h264-keyframe "00 00" "$scratch/h264-0.bin"
-seed_with_prefix nal_units h264-keyframe-strip "00 02" "$scratch/h264-0.bin"
-seed_with_prefix nal_units h264-pframe "00 00" "$scratch/h264-1.bin"
+# nal_units: NAL length size, flags (1: H.265, 2: strip parameter sets), access unit.
+seed_with_prefix nal_units h264-avc-keyframe "04 00" "$scratch/h264-avc-0.bin"
 seed_with_prefix nal_units h264-avc-keyframe-strip "04 02" "$scratch/h264-avc-0.bin"
-seed_with_prefix nal_units h265-keyframe-strip "00 03" "$scratch/h265-0.bin"
+seed_with_prefix nal_units h264-avc-pframe "04 00" "$scratch/h264-avc-1.bin"
+seed_with_prefix nal_units h265-hvc1-keyframe-strip "04 03" "$scratch/h265-hvc1-0.bin"
 seed_with_prefix nal_units h265-hvc1-pframe "04 01" "$scratch/h265-hvc1-1.bin"
-# Start codes of both lengths with trailing zeros between them (nal.rs unit tests).
-seed nal_units h264-mixed-start-codes \
-  "00 02 00 00 00 01 67 64 00 1f 00 00 01 68 ee 3c 80 00 00 00 00 01 06 05 01 00 00 01 65 aa aa"
 seed nal_units one-byte-lengths "01 00 03 67 42 00 02 68 ce 02 65 88"
 seed nal_units two-byte-lengths "02 01 00 03 40 01 0c 00 02 26 01"
 
-# decoder_config: flags (1: H.265), then a record or a byte-stream of parameter sets.
-seed decoder_config avcC "00 $(caps_buffer codec_data filesrc location="$scratch/h264-0.bin" \
-  ! h264parse ! video/x-h264,stream-format=avc ! fakesink)"
-seed decoder_config hvcC "01 $(caps_buffer codec_data filesrc location="$scratch/h265-0.bin" \
-  ! h265parse ! video/x-h265,stream-format=hvc1 ! fakesink)"
-seed_with_prefix decoder_config h264-keyframe "00" "$scratch/h264-0.bin"
-seed_with_prefix decoder_config h264-high422-keyframe "00" "$scratch/h264-high422-0.bin"
-seed_with_prefix decoder_config h265-keyframe "01" "$scratch/h265-0.bin"
+# decoder_config: flags (1: H.265), then the record h264parse/h265parse put in the caps.
+seed decoder_config avcC "00 $(caps_buffer codec_data videotestsrc num-buffers=1 \
+  ! video/x-raw,width=64,height=64 ! x264enc ! h264parse ! video/x-h264,stream-format=avc ! fakesink)"
+seed decoder_config hvcC "01 $(caps_buffer codec_data videotestsrc num-buffers=1 \
+  ! video/x-raw,width=64,height=64 ! x265enc ! h265parse ! video/x-h265,stream-format=hvc1 ! fakesink)"
 
 # opus_head: the OpusHead opusenc puts first in its caps' streamheader.
 for channels in 1 2 6; do

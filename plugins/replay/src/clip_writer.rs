@@ -6,11 +6,13 @@
 use std::io::Write;
 
 use crate::audio_format::AudioFormat;
-use crate::codec::{self, Piece};
+use std::ops::Range;
+
+use crate::codec;
 use crate::mp4::{self, Movie};
 use crate::ring::{AudioClip, Clip, Frame};
 use crate::sample_table::{self, SampleTiming};
-use crate::stream_format::{FormatError, StreamFormat};
+use crate::stream_format::StreamFormat;
 use crate::timing::TickClock;
 
 /// What was written.
@@ -33,8 +35,6 @@ pub struct ClipSummary {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClipError {
-    #[error("{0}")]
-    Format(#[from] FormatError),
     #[error("frame {index} is not a valid access unit: {source}")]
     AccessUnit {
         index: usize,
@@ -48,10 +48,10 @@ pub enum ClipError {
     Io(#[from] std::io::Error),
 }
 
-/// One frame mapped for reading, with the pieces its MP4 sample is made of.
+/// One frame mapped for reading, with the byte ranges its MP4 sample is made of.
 struct PlannedSample {
     data: gst::MappedBuffer<gst::buffer::Readable>,
-    pieces: Vec<Piece>,
+    ranges: Vec<Range<usize>>,
     size: u32,
 }
 
@@ -66,7 +66,7 @@ pub fn write_clip<W: Write>(
 ) -> Result<ClipSummary, ClipError> {
     let format = &*clip.format;
     let planned = plan_samples(&clip.frames, format)?;
-    let entry = format.sample_entry(planned[0].data.as_slice())?;
+    let entry = format.sample_entry();
     let timings: Vec<SampleTiming> = clip
         .frames
         .iter()
@@ -94,7 +94,10 @@ pub fn write_clip<W: Write>(
         audio.push(planned_audio);
     }
     let bytes = mp4::write_faststart(out, &movie, |out, track, index| match track {
-        0 => write_pieces(out, &planned[index].data, &planned[index].pieces),
+        0 => planned[index]
+            .ranges
+            .iter()
+            .try_for_each(|range| out.write_all(&planned[index].data[range.clone()])),
         audio_track => out.write_all(audio[audio_track - 1].packets[index].as_slice()),
     })?;
 
@@ -166,7 +169,6 @@ fn plan_samples(
     frames: &[Frame<gst::Buffer>],
     format: &StreamFormat,
 ) -> Result<Vec<PlannedSample>, ClipError> {
-    let framing = format.framing();
     let strip = format.strips_parameter_sets();
     frames
         .iter()
@@ -177,22 +179,16 @@ fn plan_samples(
                 .clone()
                 .into_mapped_buffer_readable()
                 .map_err(|_| ClipError::Unmappable { index })?;
-            let mut pieces = Vec::with_capacity(1);
-            let size =
-                codec::plan_sample(format.codec, data.as_slice(), framing, strip, &mut pieces)
-                    .map_err(|source| ClipError::AccessUnit { index, source })?;
-            Ok(PlannedSample { data, pieces, size })
+            let mut ranges = Vec::with_capacity(1);
+            let size = codec::sample_ranges(
+                format.codec,
+                data.as_slice(),
+                format.nal_length_size,
+                strip,
+                &mut ranges,
+            )
+            .map_err(|source| ClipError::AccessUnit { index, source })?;
+            Ok(PlannedSample { data, ranges, size })
         })
         .collect()
-}
-
-/// Writes one sample from its pieces.
-pub fn write_pieces(out: &mut dyn Write, data: &[u8], pieces: &[Piece]) -> std::io::Result<()> {
-    for piece in pieces {
-        match piece {
-            Piece::Data(range) => out.write_all(&data[range.clone()])?,
-            Piece::Length4(length) => out.write_all(&length.to_be_bytes())?,
-        }
-    }
-    Ok(())
 }

@@ -1,37 +1,38 @@
 //! What the caps of an encoded video stream say, and how it maps to an MP4 sample entry.
 //!
+//! Input formats are those of GStreamer's own MP4 muxers: length-prefixed access units with
+//! an avcC/hvcC record in the caps (`avc`, `avc3`, `hvc1`, `hev1`), which h264parse and
+//! h265parse convert any H.264/H.265 to. Byte-stream input is refused with that advice.
+//!
 //! Sample entry choice (ISO/IEC 14496-15): `avc`/`hvc1` input keeps its parameter sets in
 //! the sample entry only (`avc1`/`hvc1`, the form QuickTime plays), so in-band copies are
 //! left out of the samples. `avc3`/`hev1` input may change parameter sets in-band and keeps
-//! them (`avc3`/`hev1`). Byte-stream input has no codec_data: the parameter sets seen at
-//! keyframes are kept with the format (a change starts a new format, so one clip never
-//! spans two sets), and the clip is written as `avc1`/`hvc1` with a record built from them.
+//! them (`avc3`/`hev1`).
 
-use crate::codec::{self, NalFraming, VideoCodec};
+use crate::codec::{self, VideoCodec};
 use crate::mp4::VideoSampleEntry;
 
-/// How access units are framed and where parameter sets live, from caps `stream-format`.
+/// Where parameter sets live, from caps `stream-format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Packaging {
-    /// `avc` / `hvc1`: length-prefixed, parameter sets in codec_data.
+    /// `avc` / `hvc1`: parameter sets in codec_data.
     SampleEntryParameterSets,
-    /// `avc3` / `hev1`: length-prefixed, parameter sets may also be in-band.
+    /// `avc3` / `hev1`: parameter sets may also be in-band.
     InBandParameterSets,
-    /// Annex B start codes, parameter sets in-band.
-    ByteStream,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamFormat {
     pub codec: VideoCodec,
     pub packaging: Packaging,
-    pub codec_data: Option<Vec<u8>>,
+    /// The avcC/hvcC record from the caps, checked to be well formed.
+    pub codec_data: Vec<u8>,
+    /// Bytes of each NAL unit's length prefix, as the record says.
+    pub nal_length_size: u8,
     pub width: u16,
     pub height: u16,
     pub framerate: Option<(i32, i32)>,
     pub pixel_aspect_ratio: Option<(i32, i32)>,
-    /// Byte-stream only: the parameter-set NAL units in force (without start codes).
-    pub parameter_sets: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +41,13 @@ pub enum FormatError {
     NotH26x(String),
     #[error("caps lack {0}; put h264parse or h265parse before this element")]
     Missing(&'static str),
-    #[error("stream-format {0} is not supported (avc, avc3, hvc1, hev1 or byte-stream)")]
+    #[error(
+        "stream-format byte-stream is not supported: each buffer must carry length-prefixed \
+         NAL units with the avcC/hvcC record in the caps (avc, avc3, hvc1, hev1); put \
+         h264parse or h265parse before this element, which converts"
+    )]
+    ByteStream,
+    #[error("stream-format {0} is not supported (avc, avc3, hvc1 or hev1)")]
     UnsupportedStreamFormat(String),
     #[error(
         "alignment {0} is not supported: each buffer must be one access unit (alignment=au); \
@@ -49,8 +56,6 @@ pub enum FormatError {
     UnsupportedAlignment(String),
     #[error("codec_data is malformed: {0}")]
     CodecData(codec::CodecError),
-    #[error("no parameter sets before the first keyframe of a byte-stream: {0}")]
-    ParameterSets(codec::CodecError),
     #[error("width or height {0} does not fit an MP4 sample entry")]
     Dimensions(i32),
 }
@@ -75,7 +80,7 @@ impl StreamFormat {
             (VideoCodec::H264, "avc3") | (VideoCodec::H265, "hev1") => {
                 Packaging::InBandParameterSets
             }
-            (_, "byte-stream") => Packaging::ByteStream,
+            (_, "byte-stream") => return Err(FormatError::ByteStream),
             (_, other) => return Err(FormatError::UnsupportedStreamFormat(other.to_owned())),
         };
         match structure.get::<&str>("alignment") {
@@ -85,19 +90,12 @@ impl StreamFormat {
         }
         let codec_data = structure
             .get::<gst::Buffer>("codec_data")
-            .ok()
-            .map(|buffer| {
-                buffer
-                    .map_readable()
-                    .map(|map| map.to_vec())
-                    .unwrap_or_default()
-            });
-        if packaging != Packaging::ByteStream {
-            let data = codec_data
-                .as_deref()
-                .ok_or(FormatError::Missing("codec_data"))?;
-            codec::nal_length_size(codec, data).map_err(FormatError::CodecData)?;
-        }
+            .map_err(|_| FormatError::Missing("codec_data"))?
+            .map_readable()
+            .map(|map| map.to_vec())
+            .unwrap_or_default();
+        let nal_length_size =
+            codec::nal_length_size(codec, &codec_data).map_err(FormatError::CodecData)?;
         let dimension = |field: &'static str| -> Result<u16, FormatError> {
             let value = structure
                 .get::<i32>(field)
@@ -114,11 +112,11 @@ impl StreamFormat {
             codec,
             packaging,
             codec_data,
+            nal_length_size,
             width: dimension("width")?,
             height: dimension("height")?,
             framerate: fraction("framerate").filter(|(n, _)| *n > 0),
             pixel_aspect_ratio: fraction("pixel-aspect-ratio"),
-            parameter_sets: Vec::new(),
         })
     }
 
@@ -129,81 +127,13 @@ impl StreamFormat {
         }
     }
 
-    /// Whether two formats come from equivalent caps (in-band parameter sets aside).
-    pub fn same_caps(&self, other: &StreamFormat) -> bool {
-        let caps_part = |format: &StreamFormat| StreamFormat {
-            parameter_sets: Vec::new(),
-            ..format.clone()
-        };
-        caps_part(self) == caps_part(other)
-    }
-
-    /// For byte-stream input: the format with the parameter sets a keyframe carries
-    /// merged in, or None when the keyframe brings nothing new. Parameter sets come
-    /// before the first slice of an access unit, so the slice itself is never scanned.
-    pub fn with_parameter_sets_of(&self, keyframe: &[u8]) -> Option<StreamFormat> {
-        if self.packaging != Packaging::ByteStream {
-            return None;
-        }
-        let found: Vec<&[u8]> = codec::byte_stream_nals_before_picture(self.codec, keyframe)
-            .into_iter()
-            .filter(|nal| {
-                self.codec
-                    .nal_type(nal)
-                    .is_some_and(|t| self.codec.is_parameter_set(t))
-            })
-            .collect();
-        let type_of = |nal: &[u8]| self.codec.nal_type(nal);
-        let mut merged: Vec<Vec<u8>> = self
-            .parameter_sets
-            .iter()
-            .filter(|kept| !found.iter().any(|new| type_of(new) == type_of(kept)))
-            .cloned()
-            .collect();
-        merged.extend(found.iter().map(|nal| nal.to_vec()));
-        merged.sort();
-        let mut current = self.parameter_sets.clone();
-        current.sort();
-        (merged != current).then(|| StreamFormat {
-            parameter_sets: merged,
-            ..self.clone()
-        })
-    }
-
-    /// How the buffers frame their NAL units.
-    pub fn framing(&self) -> NalFraming {
-        match (&self.packaging, &self.codec_data) {
-            (Packaging::ByteStream, _) | (_, None) => NalFraming::ByteStream,
-            (_, Some(data)) => {
-                NalFraming::LengthPrefixed(codec::nal_length_size(self.codec, data).unwrap_or(4))
-            }
-        }
-    }
-
     /// Whether in-band parameter sets are left out of the samples.
     pub fn strips_parameter_sets(&self) -> bool {
-        self.packaging != Packaging::InBandParameterSets
+        self.packaging == Packaging::SampleEntryParameterSets
     }
 
-    /// The MP4 sample entry. For byte-stream input the parameter sets are those kept with
-    /// the format, else those `first_keyframe` carries.
-    pub fn sample_entry(&self, first_keyframe: &[u8]) -> Result<VideoSampleEntry, FormatError> {
-        let config = match (&self.packaging, &self.codec_data) {
-            (Packaging::ByteStream, _) | (_, None) => {
-                let with_keyframe_sets;
-                let format = match self.with_parameter_sets_of(first_keyframe) {
-                    Some(merged) => {
-                        with_keyframe_sets = merged;
-                        &with_keyframe_sets
-                    }
-                    None => self,
-                };
-                let nals: Vec<&[u8]> = format.parameter_sets.iter().map(Vec::as_slice).collect();
-                codec::decoder_config_from_parameter_sets(self.codec, &nals)
-                    .map_err(FormatError::ParameterSets)?
-            }
-            (_, Some(data)) => data.clone(),
-        };
+    /// The MP4 sample entry.
+    pub fn sample_entry(&self) -> VideoSampleEntry {
         let fourcc = match (self.codec, self.packaging) {
             (VideoCodec::H264, Packaging::InBandParameterSets) => *b"avc3",
             (VideoCodec::H264, _) => *b"avc1",
@@ -214,17 +144,17 @@ impl StreamFormat {
             VideoCodec::H264 => *b"avcC",
             VideoCodec::H265 => *b"hvcC",
         };
-        Ok(VideoSampleEntry {
+        VideoSampleEntry {
             fourcc,
             width: self.width,
             height: self.height,
             config_fourcc,
-            config,
+            config: self.codec_data.clone(),
             pixel_aspect_ratio: self
                 .pixel_aspect_ratio
                 .filter(|(n, d)| *n > 0 && *d > 0 && n != d)
                 .map(|(n, d)| (n as u32, d as u32)),
-        })
+        }
     }
 }
 
@@ -242,19 +172,13 @@ pub fn video_sink_caps() -> gst::Caps {
     gst::Caps::builder_full()
         .structure(
             gst::Structure::builder("video/x-h264")
-                .field(
-                    "stream-format",
-                    gst::List::new(["avc", "avc3", "byte-stream"]),
-                )
+                .field("stream-format", gst::List::new(["avc", "avc3"]))
                 .field("alignment", "au")
                 .build(),
         )
         .structure(
             gst::Structure::builder("video/x-h265")
-                .field(
-                    "stream-format",
-                    gst::List::new(["hvc1", "hev1", "byte-stream"]),
-                )
+                .field("stream-format", gst::List::new(["hvc1", "hev1"]))
                 .field("alignment", "au")
                 .build(),
         )

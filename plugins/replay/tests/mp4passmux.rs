@@ -39,7 +39,7 @@ fn remuxing_an_mp4_keeps_every_picture_and_the_timing() {
 }
 
 #[test]
-fn hevc_byte_stream_is_written_as_hvc1() {
+fn hevc_through_h265parse_is_written_as_hvc1() {
     require_element("x265enc");
     let dir = TestDir::new("passmux-hevc");
     let output = dir.join("out.mp4");

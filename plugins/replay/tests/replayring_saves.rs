@@ -354,12 +354,9 @@ fn stored_nal_types(clip: &Path, codec: gstreplay::codec::VideoCodec) -> Vec<Vec
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                 let map = sample.buffer().unwrap().map_readable().unwrap();
-                let types = gstreplay::codec::nal_units(
-                    map.as_slice(),
-                    gstreplay::codec::NalFraming::LengthPrefixed(4),
-                )
-                .map(|unit| codec.nal_type(&map.as_slice()[unit.unwrap().nal]).unwrap())
-                .collect::<Vec<u8>>();
+                let types = gstreplay::codec::nal_units(map.as_slice(), 4)
+                    .map(|unit| codec.nal_type(&map.as_slice()[unit.unwrap().nal]).unwrap())
+                    .collect::<Vec<u8>>();
                 collected.lock().unwrap().push(types);
                 Ok(gst::FlowSuccess::Ok)
             })
@@ -385,7 +382,8 @@ fn avc1_and_hvc1_samples_carry_no_parameter_sets() {
             VideoCodec::H264,
             "avc1",
         ),
-        // x265 emits VPS/SPS/PPS in-band (byte-stream): the record carries them, the samples do not.
+        // x265 emits VPS/SPS/PPS in-band, kept by h265parse in hvc1 too: the record carries
+        // them, the samples do not.
         (
             "hevc.mp4",
             "x265enc key-int-max=30 speed-preset=ultrafast",

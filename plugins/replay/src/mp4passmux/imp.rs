@@ -10,7 +10,7 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use crate::codec::{self, Piece};
+use crate::codec;
 use crate::mp4::{StreamingWriter, VideoSampleEntry};
 use crate::output_file::PendingFile;
 use crate::running_time;
@@ -108,16 +108,7 @@ impl Mp4PassMux {
                 state.dropped_before_keyframe += 1;
                 return Ok(gst::FlowSuccess::Ok);
             }
-            let entry = format.sample_entry(map.as_slice()).map_err(|err| {
-                gst::element_imp_error!(
-                    self,
-                    gst::StreamError::Format,
-                    ("Cannot describe the stream"),
-                    ["{}", err]
-                );
-                gst::FlowError::Error
-            })?;
-            state.output = Some(self.open_output(entry)?);
+            state.output = Some(self.open_output(format.sample_entry())?);
         }
         let times = running_time::buffer_times(&state.segment, &buffer).ok_or_else(|| {
             gst::element_imp_error!(
@@ -128,13 +119,13 @@ impl Mp4PassMux {
             gst::FlowError::Error
         })?;
 
-        let mut pieces = Vec::with_capacity(2);
-        let size = codec::plan_sample(
+        let mut ranges = Vec::with_capacity(1);
+        let size = codec::sample_ranges(
             format.codec,
             map.as_slice(),
-            format.framing(),
+            format.nal_length_size,
             format.strips_parameter_sets(),
-            &mut pieces,
+            &mut ranges,
         )
         .map_err(|err| {
             gst::element_imp_error!(
@@ -146,7 +137,9 @@ impl Mp4PassMux {
             gst::FlowError::Error
         })?;
         let output = state.output.as_mut().expect("opened above");
-        write_sample(&mut output.writer, map.as_slice(), &pieces).map_err(|err| {
+        let data = map.as_slice();
+        let slices: Vec<&[u8]> = ranges.iter().map(|range| &data[range.clone()]).collect();
+        output.writer.write_sample(0, &slices).map_err(|err| {
             gst::element_imp_error!(
                 self,
                 gst::ResourceError::Write,
@@ -303,29 +296,6 @@ impl Mp4PassMux {
             }
         }
     }
-}
-
-fn write_sample<W: Write + std::io::Seek>(
-    writer: &mut StreamingWriter<W>,
-    data: &[u8],
-    pieces: &[Piece],
-) -> std::io::Result<()> {
-    let lengths: Vec<[u8; 4]> = pieces
-        .iter()
-        .filter_map(|piece| match piece {
-            Piece::Length4(length) => Some(length.to_be_bytes()),
-            Piece::Data(_) => None,
-        })
-        .collect();
-    let mut next_length = lengths.iter();
-    let slices: Vec<&[u8]> = pieces
-        .iter()
-        .map(|piece| match piece {
-            Piece::Data(range) => &data[range.clone()],
-            Piece::Length4(_) => next_length.next().expect("one per Length4").as_slice(),
-        })
-        .collect();
-    writer.write_sample(0, &slices)
 }
 
 fn finish_output(output: Output, format: &StreamFormat) -> std::io::Result<PathBuf> {

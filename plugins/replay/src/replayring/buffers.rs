@@ -3,7 +3,7 @@
 use crate::audio_format::AudioFormat;
 use crate::ring::Frame;
 use crate::running_time;
-use crate::stream_format::{Packaging, StreamFormat};
+use crate::stream_format::StreamFormat;
 
 pub enum DetachedBuffer {
     Kept(gst::Buffer),
@@ -22,20 +22,6 @@ pub fn detach_from_pool(buffer: gst::Buffer) -> Result<DetachedBuffer, gst::glib
     } else {
         Ok(DetachedBuffer::Kept(buffer))
     }
-}
-
-/// A byte-stream keyframe that brings new parameter sets starts a new format.
-pub fn byte_stream_parameter_sets(
-    format: &StreamFormat,
-    buffer: &gst::BufferRef,
-) -> Option<StreamFormat> {
-    if format.packaging != Packaging::ByteStream
-        || buffer.flags().contains(gst::BufferFlags::DELTA_UNIT)
-    {
-        return None;
-    }
-    let map = buffer.map_readable().ok()?;
-    format.with_parameter_sets_of(map.as_slice())
 }
 
 /// The ring's view of a buffer: running-time timestamps and the keyframe flag.

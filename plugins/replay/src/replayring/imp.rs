@@ -173,10 +173,6 @@ impl ReplayRing {
             );
             return Err(gst::FlowError::NotNegotiated);
         };
-        if let Some(updated) = buffers::byte_stream_parameter_sets(&format, &buffer) {
-            format = Arc::new(updated);
-            state.video.format = Some(Arc::clone(&format));
-        }
         state.pooled_copies += u64::from(copied);
         let has_dts = buffer.dts().is_some();
         let Some(frame) = buffers::frame_from_buffer(&state.video.segment, &format, buffer) else {
@@ -444,7 +440,7 @@ impl ReplayRing {
                     .video
                     .format
                     .as_deref()
-                    .is_some_and(|current| current.same_caps(&format));
+                    .is_some_and(|current| *current == format);
                 if !unchanged {
                     gst::debug!(CAT, imp = self, "new video format {:?}", format);
                     state.video.format = Some(Arc::new(format));

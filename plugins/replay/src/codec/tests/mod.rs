@@ -1,4 +1,0 @@
-//! Tests across the codec modules: real encoder output and properties.
-
-mod properties;
-mod real_streams;
