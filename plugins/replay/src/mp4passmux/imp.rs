@@ -1,5 +1,6 @@
-// Lock order: `settings` is only read when the stream starts; `state` is held by the
-// streaming thread while it writes. No lock is held while posting a message.
+// Lock order: `settings` is read when the stream starts and copied into `state`, which the
+// streaming thread holds while it writes; the two are never held together. No lock is held
+// while posting a message: errors are collected under the lock and posted after it.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -10,11 +11,11 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use crate::codec;
+use crate::codec::{self, CodecError};
 use crate::mp4::{StreamingWriter, VideoSampleEntry};
-use crate::output_file::PendingFile;
 use crate::running_time;
-use crate::sample_table::{self, SampleTiming};
+use crate::save::output_file::PendingFile;
+use crate::save::sample_table::{self, SampleTiming};
 use crate::stream_format::{self, StreamFormat};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -42,10 +43,35 @@ struct Output {
 
 #[derive(Default)]
 struct State {
+    /// The `location` property when the stream started (it cannot change while it runs).
+    location: String,
     format: Option<StreamFormat>,
     segment: gst::FormattedSegment<gst::ClockTime>,
     output: Option<Output>,
     dropped_before_keyframe: u64,
+}
+
+/// Why a buffer could not be written: posted as an element error once the lock is gone.
+#[derive(Debug)]
+enum ChainError {
+    NoCaps,
+    Unreadable,
+    Open {
+        location: String,
+        source: std::io::Error,
+    },
+    NoTimestamps,
+    AccessUnit(CodecError),
+    Write(std::io::Error),
+}
+
+impl ChainError {
+    fn flow(&self) -> gst::FlowError {
+        match self {
+            ChainError::NoCaps => gst::FlowError::NotNegotiated,
+            _ => gst::FlowError::Error,
+        }
+    }
 }
 
 pub struct Mp4PassMux {
@@ -86,68 +112,37 @@ impl ObjectSubclass for Mp4PassMux {
     }
 }
 
-impl Mp4PassMux {
-    fn chain(
-        &self,
-        _pad: &gst::Pad,
-        buffer: gst::Buffer,
-    ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut state = self.state.lock().unwrap();
-        let Some(format) = state.format.clone() else {
-            drop(state);
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ("Buffer before caps"));
-            return Err(gst::FlowError::NotNegotiated);
-        };
+impl State {
+    /// Appends one access unit to the file, opening it at the first keyframe.
+    fn write(&mut self, buffer: &gst::Buffer) -> Result<(), ChainError> {
+        let format = self.format.as_ref().ok_or(ChainError::NoCaps)?;
         let keyframe = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
-        let map = buffer.map_readable().map_err(|_| {
-            gst::element_imp_error!(self, gst::StreamError::Failed, ("Buffer is not readable"));
-            gst::FlowError::Error
-        })?;
-        if state.output.is_none() {
+        let map = buffer.map_readable().map_err(|_| ChainError::Unreadable)?;
+        if self.output.is_none() {
             if !keyframe {
-                state.dropped_before_keyframe += 1;
-                return Ok(gst::FlowSuccess::Ok);
+                self.dropped_before_keyframe += 1;
+                return Ok(());
             }
-            state.output = Some(self.open_output(format.sample_entry())?);
+            self.output = Some(open_output(&self.location, format.sample_entry())?);
         }
-        let times = running_time::buffer_times(&state.segment, &buffer).ok_or_else(|| {
-            gst::element_imp_error!(
-                self,
-                gst::StreamError::Format,
-                ("Buffer without timestamps")
-            );
-            gst::FlowError::Error
-        })?;
-
+        let times =
+            running_time::buffer_times(&self.segment, buffer).ok_or(ChainError::NoTimestamps)?;
+        let data = map.as_slice();
         let mut ranges = Vec::with_capacity(1);
         let size = codec::sample_ranges(
             format.codec,
-            map.as_slice(),
+            data,
             format.nal_length_size,
             format.strips_parameter_sets(),
             &mut ranges,
         )
-        .map_err(|err| {
-            gst::element_imp_error!(
-                self,
-                gst::StreamError::Format,
-                ("Invalid access unit"),
-                ["{}", err]
-            );
-            gst::FlowError::Error
-        })?;
-        let output = state.output.as_mut().expect("opened above");
-        let data = map.as_slice();
+        .map_err(ChainError::AccessUnit)?;
         let slices: Vec<&[u8]> = ranges.iter().map(|range| &data[range.clone()]).collect();
-        output.writer.write_sample(0, &slices).map_err(|err| {
-            gst::element_imp_error!(
-                self,
-                gst::ResourceError::Write,
-                ("Cannot write the file"),
-                ["{}", err]
-            );
-            gst::FlowError::Error
-        })?;
+        let output = self.output.as_mut().expect("opened above");
+        output
+            .writer
+            .write_sample(0, &slices)
+            .map_err(ChainError::Write)?;
         output.timings.push(SampleTiming {
             pts: times.pts,
             dts: times.dts,
@@ -155,49 +150,77 @@ impl Mp4PassMux {
             keyframe,
             size,
         });
+        Ok(())
+    }
+}
+
+fn open_output(location: &str, entry: VideoSampleEntry) -> Result<Output, ChainError> {
+    let open = || -> std::io::Result<(PendingFile, StreamingWriter<BufWriter<File>>)> {
+        let mut pending =
+            PendingFile::create(&PathBuf::from(location), &format!("{}", std::process::id()))?;
+        let file = pending.file().try_clone()?;
+        let writer = StreamingWriter::new(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file))?;
+        Ok((pending, writer))
+    };
+    let (pending, writer) = open().map_err(|source| ChainError::Open {
+        location: location.to_owned(),
+        source,
+    })?;
+    Ok(Output {
+        pending,
+        writer,
+        entry,
+        timings: Vec::new(),
+    })
+}
+
+impl Mp4PassMux {
+    fn chain(
+        &self,
+        _pad: &gst::Pad,
+        buffer: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let written = self.state.lock().unwrap().write(&buffer);
+        written.map_err(|error| {
+            let flow = error.flow();
+            self.post_chain_error(error);
+            flow
+        })?;
         Ok(gst::FlowSuccess::Ok)
     }
 
-    fn open_output(&self, entry: VideoSampleEntry) -> Result<Output, gst::FlowError> {
-        let location = self
-            .settings
-            .lock()
-            .unwrap()
-            .location
-            .clone()
-            .ok_or_else(|| {
-                gst::element_imp_error!(
-                    self,
-                    gst::ResourceError::NotFound,
-                    ("No location set"),
-                    ["Set the location property to the MP4 file to write"]
-                );
-                gst::FlowError::Error
-            })?;
-        let open = || -> std::io::Result<(PendingFile, StreamingWriter<BufWriter<File>>)> {
-            let mut pending = PendingFile::create(
-                &PathBuf::from(&location),
-                &format!("{}", std::process::id()),
-            )?;
-            let file = pending.file().try_clone()?;
-            let writer = StreamingWriter::new(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file))?;
-            Ok((pending, writer))
-        };
-        let (pending, writer) = open().map_err(|err| {
-            gst::element_imp_error!(
+    fn post_chain_error(&self, error: ChainError) {
+        match error {
+            ChainError::NoCaps => {
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ("Buffer before caps"))
+            }
+            ChainError::Unreadable => {
+                gst::element_imp_error!(self, gst::StreamError::Failed, ("Buffer is not readable"))
+            }
+            ChainError::Open { location, source } => gst::element_imp_error!(
                 self,
                 gst::ResourceError::OpenWrite,
                 ("Cannot write {}", location),
-                ["{}", err]
-            );
-            gst::FlowError::Error
-        })?;
-        Ok(Output {
-            pending,
-            writer,
-            entry,
-            timings: Vec::new(),
-        })
+                ["{}", source]
+            ),
+            ChainError::NoTimestamps => gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ("Buffer without timestamps")
+            ),
+            ChainError::AccessUnit(source) => gst::element_imp_error!(
+                self,
+                gst::StreamError::Format,
+                ("Invalid access unit"),
+                ["{}", source]
+            ),
+            ChainError::Write(source) => gst::element_imp_error!(
+                self,
+                gst::ResourceError::Write,
+                ("Cannot write the file"),
+                ["{}", source]
+            ),
+        }
     }
 
     fn sink_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
@@ -397,7 +420,7 @@ impl ElementImpl for Mp4PassMux {
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::ReadyToPaused {
-            if self.settings.lock().unwrap().location.is_none() {
+            let Some(location) = self.settings.lock().unwrap().location.clone() else {
                 gst::element_imp_error!(
                     self,
                     gst::ResourceError::NotFound,
@@ -405,8 +428,11 @@ impl ElementImpl for Mp4PassMux {
                     ["Set the location property to the MP4 file to write"]
                 );
                 return Err(gst::StateChangeError);
-            }
-            *self.state.lock().unwrap() = State::default();
+            };
+            *self.state.lock().unwrap() = State {
+                location,
+                ..State::default()
+            };
         }
         let success = self.parent_change_state(transition)?;
         if transition == gst::StateChange::PausedToReady {
