@@ -5,19 +5,18 @@
 //! - `mp4passmux`: passthrough MP4 muxing of encoded H.264/H.265.
 //!
 //! The pure logic lives in plain modules ([`ring`], [`mp4`], [`codec`], [`audio_config`],
-//! [`timing`]) that do not depend on GStreamer types, so it is tested on its own.
+//! [`timing`]) that do not depend on GStreamer types, so it is tested on its own. A save
+//! runs through [`save`], in the order its module documentation lists.
 
 use gst::glib;
 
 pub mod audio_config;
 pub mod audio_format;
-pub mod clip_writer;
 pub mod codec;
 pub mod mp4;
-pub mod output_file;
 pub mod ring;
 pub mod running_time;
-pub mod sample_table;
+pub mod save;
 pub mod stream_format;
 pub mod timing;
 

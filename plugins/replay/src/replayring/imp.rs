@@ -1,21 +1,25 @@
 // Lock order: `settings` and `state` are never held together (callers copy the settings
-// first); `saves` is taken alone. No lock is held while posting a message, pushing or
-// waiting for saves.
+// first); the save queue's own lock is taken alone. No lock is held while posting a
+// message, pushing or waiting for saves.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::buffers::{self, DetachedBuffer};
-use super::request::{RequestDefaults, SaveRequest, REQUEST_STRUCTURE};
-use super::saves::{SaveCounters, SaveQueue};
+use super::settings::{
+    Settings, DEFAULT_CLEAR_ON_SAVE, DEFAULT_LOCATION, DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION,
+    DEFAULT_POST_ROLL, DEFAULT_SAVE_ON_EOS,
+};
 use super::state::{PadStream, State};
 use super::stats::{self, ElementCounters};
 use crate::audio_format::{self, AudioFormat};
-use crate::ring::{AudioPushOutcome, Limits, PushOutcome};
+use crate::save::job::SaveOutcome;
+use crate::save::queue::{Reporter, SaveQueue};
+use crate::save::request::{SaveRequest, REQUEST_STRUCTURE};
 use crate::stream_format::{self, StreamFormat};
 
 pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -26,60 +30,15 @@ pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_MAX_DURATION: u64 = 120 * 1_000_000_000;
-const DEFAULT_MAX_BYTES: u64 = 500 * 1024 * 1024;
-const DEFAULT_LOCATION: &str = "replay-%Y%m%d-%H%M%S.mp4";
-const DEFAULT_SAVE_ON_EOS: bool = false;
-const DEFAULT_POST_ROLL: u64 = 0;
-const DEFAULT_CLEAR_ON_SAVE: bool = false;
-
-#[derive(Clone, Debug)]
-pub(super) struct Settings {
-    pub(super) max_duration: u64,
-    pub(super) max_bytes: u64,
-    pub(super) location: String,
-    pub(super) save_on_eos: bool,
-    pub(super) post_roll: u64,
-    pub(super) clear_on_save: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            max_duration: DEFAULT_MAX_DURATION,
-            max_bytes: DEFAULT_MAX_BYTES,
-            location: DEFAULT_LOCATION.to_owned(),
-            save_on_eos: DEFAULT_SAVE_ON_EOS,
-            post_roll: DEFAULT_POST_ROLL,
-            clear_on_save: DEFAULT_CLEAR_ON_SAVE,
-        }
-    }
-}
-
-impl Settings {
-    pub(super) fn limits(&self) -> Limits {
-        Limits {
-            max_duration: i64::try_from(self.max_duration).unwrap_or(i64::MAX),
-            max_bytes: self.max_bytes,
-        }
-    }
-
-    pub(super) fn request_defaults(&self) -> RequestDefaults {
-        RequestDefaults {
-            post_roll: self.post_roll,
-            clear: self.clear_on_save,
-        }
-    }
-}
+/// How often the watchdog looks for saves whose post-roll stalled.
+const WATCHDOG_INTERVAL: Duration = Duration::from_millis(100);
 
 pub struct ReplayRing {
-    pub(super) video_pad: gst::Pad,
-    pub(super) settings: Mutex<Settings>,
-    pub(super) state: Mutex<State>,
-    pub(super) counters: SaveCounters,
-    pub(super) saves: Mutex<SaveQueue>,
-    /// Signalled when a save thread exits.
-    pub(super) saves_idle: Condvar,
+    video_pad: gst::Pad,
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    /// Set in `constructed`: its reports go to the element's bus.
+    saves: OnceLock<SaveQueue>,
 }
 
 /// Which sink pad a pad function runs for.
@@ -130,14 +89,161 @@ impl ObjectSubclass for ReplayRing {
             video_pad: sink_pad(&template, None, Track::Video),
             settings: Mutex::default(),
             state: Mutex::default(),
-            counters: SaveCounters::default(),
-            saves: Mutex::default(),
-            saves_idle: Condvar::new(),
+            saves: OnceLock::new(),
         }
     }
 }
 
 impl ReplayRing {
+    fn saves(&self) -> &SaveQueue {
+        self.saves.get().expect("set in constructed")
+    }
+
+    /// Posts each save's outcome as `replay-saved` or `replay-failed`.
+    fn reporter(&self) -> Reporter {
+        let element = self.obj().downgrade();
+        Box::new(move |outcome: SaveOutcome| {
+            let Some(element) = element.upgrade() else {
+                return;
+            };
+            match &outcome {
+                SaveOutcome::Saved(saved) => {
+                    gst::info!(
+                        CAT,
+                        obj = element,
+                        "saved {} to {}",
+                        saved.id,
+                        saved.location
+                    )
+                }
+                SaveOutcome::Failed(failed) => gst::warning!(
+                    CAT,
+                    obj = element,
+                    "save {} failed: {}",
+                    failed.id,
+                    failed.error
+                ),
+            }
+            let _ = element.post_message(
+                gst::message::Element::builder(outcome.into_structure())
+                    .src(&element)
+                    .build(),
+            );
+        })
+    }
+
+    /// Every sink pad is at EOS: saves waiting for post-roll, saves in flight and the
+    /// optional final save complete before EOS reaches the bus, so an application that stops
+    /// at EOS loses none of them.
+    fn finish_stream(&self) {
+        let settings = self.settings.lock().unwrap().clone();
+        let completed = self
+            .state
+            .lock()
+            .unwrap()
+            .take_completed_saves(true, settings.limits().max_duration);
+        completed
+            .into_iter()
+            .for_each(|job| self.saves().submit(job));
+        self.saves().wait_idle();
+        if settings.save_on_eos {
+            let request = SaveRequest {
+                post_roll: 0,
+                ..SaveRequest::last(0, None, settings.request_defaults())
+            };
+            self.start_save(request);
+            self.saves().wait_idle();
+        }
+        let element = self.obj();
+        let _ = element.post_message(gst::message::Eos::builder().src(&*element).build());
+    }
+
+    /// Starts a save and returns its id. The clip is written on a save thread once the end
+    /// of its window has been captured on every track (at once, unless it has a post-roll or
+    /// the audio trails the video).
+    fn start_save(&self, request: SaveRequest) -> String {
+        let requested_at = Instant::now();
+        let settings = self.settings.lock().unwrap().clone();
+        let id = self.saves().next_id(&self.obj().name());
+        let location_template = request
+            .location
+            .clone()
+            .unwrap_or_else(|| settings.location.clone());
+        gst::debug!(CAT, imp = self, "save {id}: {request:?}");
+        let started = self.state.lock().unwrap().start_save(
+            &id,
+            &request,
+            location_template.clone(),
+            &settings,
+            requested_at,
+        );
+        match started {
+            Ok(started) => {
+                started
+                    .ready
+                    .into_iter()
+                    .for_each(|job| self.saves().submit(job));
+                if started.start_watchdog {
+                    self.start_watchdog();
+                }
+            }
+            Err(error) => self
+                .saves()
+                .report(SaveOutcome::failed(&id, &location_template, error)),
+        }
+        id
+    }
+
+    /// Writes pending saves whose deadline passed while nothing arrived to complete them;
+    /// exits once none is pending.
+    fn start_watchdog(&self) {
+        let element = self.obj().downgrade();
+        let spawned = std::thread::Builder::new()
+            .name("replayring-watchdog".into())
+            .spawn(move || loop {
+                std::thread::sleep(WATCHDOG_INTERVAL);
+                let Some(element) = element.upgrade() else {
+                    return;
+                };
+                let imp = element.imp();
+                let max_duration = imp.settings.lock().unwrap().limits().max_duration;
+                let mut state = imp.state.lock().unwrap();
+                let completed = state.take_completed_saves(false, max_duration);
+                let done = state.pending.is_empty();
+                state.watchdog_running = !done;
+                drop(state);
+                completed
+                    .into_iter()
+                    .for_each(|job| imp.saves().submit(job));
+                if done {
+                    return;
+                }
+            });
+        if let Err(err) = spawned {
+            // Saves still complete as frames arrive, at EOS or on stop.
+            gst::warning!(CAT, imp = self, "cannot start the save watchdog: {err}");
+            self.state.lock().unwrap().watchdog_running = false;
+        }
+    }
+
+    fn emit_save(
+        args: &[glib::Value],
+        request: impl FnOnce(&Settings) -> Result<SaveRequest, String>,
+    ) -> Option<glib::Value> {
+        let element = args[0].get::<super::ReplayRing>().expect("signal arg");
+        let imp = element.imp();
+        let settings = imp.settings.lock().unwrap().clone();
+        let id = match request(&settings) {
+            Ok(request) => imp.start_save(request),
+            Err(error) => {
+                let id = imp.saves().next_id(&element.name());
+                imp.saves().report(SaveOutcome::failed(&id, "", error));
+                id
+            }
+        };
+        Some(id.to_value())
+    }
+
     /// Copying out of a pool happens before the state lock: saves snapshot the ring meanwhile.
     fn detach(&self, buffer: gst::Buffer) -> Result<(gst::Buffer, bool), gst::FlowError> {
         match buffers::detach_from_pool(buffer) {
@@ -163,7 +269,7 @@ impl ReplayRing {
         let limits = self.settings.lock().unwrap().limits();
         let (buffer, copied) = self.detach(buffer)?;
         let mut state = self.state.lock().unwrap();
-        let Some(mut format) = state.video.format.clone() else {
+        let Some(format) = state.video.format.clone() else {
             drop(state);
             gst::element_imp_error!(
                 self,
@@ -192,71 +298,15 @@ impl ReplayRing {
             frame.pts,
             frame.keyframe
         );
-        let mut warnings = Vec::new();
-        let mut completed = Vec::new();
-        if let Some(back) = state.timeline_jump_back(&frame, has_dts) {
-            // A new timeline: a fresh format identity keeps every clip on one side of the
-            // jump (the ring never mixes formats in a clip), and saves waiting for frames of
-            // the old timeline are written with what they have.
-            format = Arc::new((*format).clone());
-            state.video.format = Some(Arc::clone(&format));
-            state.newest_video_dts = None;
-            completed = state.take_completed_saves(true, limits.max_duration);
-            if !std::mem::replace(&mut state.video.warned_backwards, true) {
-                warnings.push(format!(
-                    "Timestamps went backwards by {:.3} s: frames before and after the jump are \
-                     kept, but no clip spans it (the stream restarts at its next keyframe)",
-                    back as f64 / 1e9
-                ));
-            }
-        }
-        for pending in &mut state.pending {
-            pending.job.snapshot.push_video(frame.clone(), &format);
-        }
-        state.newest_video_dts = Some(
-            state
-                .newest_video_dts
-                .map_or(frame.dts, |dts| dts.max(frame.dts)),
-        );
-        let outcome = state.recording.push_video(frame, &format, limits);
-        match outcome {
-            PushOutcome::Stored => {}
-            PushOutcome::DroppedAwaitingKeyframe => {
-                if !std::mem::replace(&mut state.video.warned_awaiting_keyframe, true) {
-                    warnings.push(
-                        "Dropping delta frames until the first keyframe (after start, a flush, \
-                         a caps change or a timestamp jump)"
-                            .to_owned(),
-                    );
-                }
-            }
-            PushOutcome::DroppedOverByteLimit => {
-                if !std::mem::replace(&mut state.video.warned_over_byte_limit, true) {
-                    warnings.push(
-                        "One GOP is larger than max-bytes: dropping its frames until the next \
-                         keyframe"
-                            .to_owned(),
-                    );
-                }
-            }
-        }
-        let gop_span = state.recording.video().open_gop_span();
-        if gop_span > limits.max_duration
-            && !std::mem::replace(&mut state.video.warned_long_gop, true)
-        {
-            warnings.push(format!(
-                "Keyframes are more than max-duration apart (one GOP spans {:.1} s): the ring \
-                 keeps whole GOPs, so it holds more than max-duration; set the encoder's keyframe \
-                 interval (e.g. x264enc key-int-max) below max-duration",
-                gop_span as f64 / 1e9
-            ));
-        }
-        completed.extend(state.take_completed_saves(false, limits.max_duration));
+        let pushed = state.push_video(frame, format, has_dts, limits);
         drop(state);
-        for message in warnings {
+        for message in pushed.warnings {
             gst::element_imp_warning!(self, gst::StreamError::Decode, ("{}", message));
         }
-        completed.into_iter().for_each(|job| self.spawn_save(job));
+        pushed
+            .ready
+            .into_iter()
+            .for_each(|job| self.saves().submit(job));
         Ok(gst::FlowSuccess::Ok)
     }
 
@@ -292,37 +342,18 @@ impl ReplayRing {
             );
             return Err(gst::FlowError::Error);
         };
-        for pending in &mut state.pending {
-            pending
-                .job
-                .snapshot
-                .push_audio(number, packet.clone(), &format);
-        }
-        let outcome = state.recording.push_audio(number, packet, &format, limits);
-        let warn_over_limit = match outcome {
-            AudioPushOutcome::Stored { gap: Some(gap) } => {
-                gst::info!(CAT, obj = pad, "audio gap of {} ns", gap);
-                false
-            }
-            AudioPushOutcome::DroppedOverByteLimit => {
-                let stream = state.audio.get_mut(&number).expect("checked above");
-                !std::mem::replace(&mut stream.warned_over_byte_limit, true)
-            }
-            _ => false,
-        };
-        let completed = state.take_completed_saves(false, limits.max_duration);
+        let pushed = state.push_audio(number, packet, format, limits);
         drop(state);
-        if warn_over_limit {
-            gst::element_imp_warning!(
-                self,
-                gst::StreamError::Decode,
-                (
-                    "Audio on {} does not fit max-bytes beside the current GOP: dropping packets",
-                    pad.name()
-                )
-            );
+        if let Some(gap) = pushed.gap {
+            gst::info!(CAT, obj = pad, "audio gap of {} ns", gap);
         }
-        completed.into_iter().for_each(|job| self.spawn_save(job));
+        for message in pushed.warnings {
+            gst::element_imp_warning!(self, gst::StreamError::Decode, ("{}", message));
+        }
+        pushed
+            .ready
+            .into_iter()
+            .for_each(|job| self.saves().submit(job));
         Ok(gst::FlowSuccess::Ok)
     }
 
@@ -383,7 +414,9 @@ impl ReplayRing {
                 }
                 state.cleared_until = None;
                 drop(state);
-                completed.into_iter().for_each(|job| self.spawn_save(job));
+                completed
+                    .into_iter()
+                    .for_each(|job| self.saves().submit(job));
                 true
             }
             EventView::Eos(_) => {
@@ -485,7 +518,8 @@ impl ReplayRing {
     }
 
     fn stats(&self) -> gst::Structure {
-        let queued = self.saves.lock().unwrap().waiting.len() as u64;
+        let queued = self.saves().waiting() as u64;
+        let counts = self.saves().counts();
         let state = self.state.lock().unwrap();
         let codec_of = |number: usize| {
             state
@@ -500,8 +534,8 @@ impl ReplayRing {
             codec_of,
             ElementCounters {
                 pooled_copies: state.pooled_copies,
-                saves: self.counters.saves.load(Ordering::Relaxed),
-                failed_saves: self.counters.failed.load(Ordering::Relaxed),
+                saves: counts.saved,
+                failed_saves: counts.failed,
                 pending_saves: state.pending.len() as u64 + queued,
             },
         )
@@ -692,6 +726,8 @@ impl ObjectImpl for ReplayRing {
 
     fn constructed(&self) {
         self.parent_constructed();
+        let saves = SaveQueue::new(self.reporter());
+        assert!(self.saves.set(saves).is_ok(), "constructed once");
         let element = self.obj();
         element.add_pad(&self.video_pad).expect("add video pad");
         element.set_element_flags(gst::ElementFlags::SINK);
@@ -809,8 +845,10 @@ impl ElementImpl for ReplayRing {
                 .lock()
                 .unwrap()
                 .take_completed_saves(true, max_duration);
-            completed.into_iter().for_each(|job| self.spawn_save(job));
-            self.wait_for_saves();
+            completed
+                .into_iter()
+                .for_each(|job| self.saves().submit(job));
+            self.saves().wait_idle();
             self.state.lock().unwrap().reset_streams();
         }
         Ok(success)

@@ -15,10 +15,7 @@ use gst::prelude::*;
 
 mod buffers;
 mod imp;
-mod job;
-mod pending;
-mod request;
-mod saves;
+mod settings;
 mod state;
 mod stats;
 

@@ -2,11 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use super::job::SaveJob;
-use super::pending::PendingSave;
+use super::settings::Settings;
 use crate::audio_format::AudioFormat;
-use crate::ring::{Frame, Recording};
+use crate::ring::{AudioPushOutcome, Frame, Limits, PushOutcome, Recording};
+use crate::save::cut::SelectError;
+use crate::save::job::SaveJob;
+use crate::save::pending::{self, PendingSave};
+use crate::save::request::SaveRequest;
 use crate::stream_format::StreamFormat;
 
 /// Without decode times, presentation times go back by a few frames with B-frames: only a
@@ -57,7 +61,178 @@ pub(super) struct State {
     pub(super) pooled_copies: u64,
 }
 
+/// What the element does after a frame was taken under the state lock.
+pub(super) struct PushedFrame {
+    /// Warnings to post, each once per stream.
+    pub(super) warnings: Vec<String>,
+    /// Saves whose window is now complete: for the save threads.
+    pub(super) ready: Vec<SaveJob>,
+    /// Audio only: the time missing before the packet, when its timestamps jumped forward.
+    pub(super) gap: Option<i64>,
+}
+
+/// What the element does once a save has been started under the state lock.
+pub(super) struct StartedSave {
+    /// Saves complete now (this one, unless it waits for post-roll): for the save threads.
+    pub(super) ready: Vec<SaveJob>,
+    /// Saves wait for post-roll and no watchdog looks after them yet.
+    pub(super) start_watchdog: bool,
+}
+
 impl State {
+    /// Adds a video frame to the ring and to the saves waiting for post-roll. `has_dts`: the
+    /// buffer carried a decode time of its own.
+    pub(super) fn push_video(
+        &mut self,
+        frame: Frame<gst::Buffer>,
+        mut format: Arc<StreamFormat>,
+        has_dts: bool,
+        limits: Limits,
+    ) -> PushedFrame {
+        let mut warnings = Vec::new();
+        let mut ready = Vec::new();
+        if let Some(back) = self.timeline_jump_back(&frame, has_dts) {
+            // A new timeline: a fresh format identity keeps every clip on one side of the
+            // jump (the ring never mixes formats in a clip), and saves waiting for frames of
+            // the old timeline are written with what they have.
+            format = Arc::new((*format).clone());
+            self.video.format = Some(Arc::clone(&format));
+            self.newest_video_dts = None;
+            ready = self.take_completed_saves(true, limits.max_duration);
+            if !std::mem::replace(&mut self.video.warned_backwards, true) {
+                warnings.push(format!(
+                    "Timestamps went backwards by {:.3} s: frames before and after the jump are \
+                 kept, but no clip spans it (the stream restarts at its next keyframe)",
+                    back as f64 / 1e9
+                ));
+            }
+        }
+        for pending in &mut self.pending {
+            pending.job.snapshot.push_video(frame.clone(), &format);
+        }
+        self.newest_video_dts = Some(
+            self.newest_video_dts
+                .map_or(frame.dts, |dts| dts.max(frame.dts)),
+        );
+        let outcome = self.recording.push_video(frame, &format, limits);
+        match outcome {
+            PushOutcome::Stored => {}
+            PushOutcome::DroppedAwaitingKeyframe => {
+                if !std::mem::replace(&mut self.video.warned_awaiting_keyframe, true) {
+                    warnings.push(
+                        "Dropping delta frames until the first keyframe (after start, a flush, \
+                     a caps change or a timestamp jump)"
+                            .to_owned(),
+                    );
+                }
+            }
+            PushOutcome::DroppedOverByteLimit => {
+                if !std::mem::replace(&mut self.video.warned_over_byte_limit, true) {
+                    warnings.push(
+                        "One GOP is larger than max-bytes: dropping its frames until the next \
+                     keyframe"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        let gop_span = self.recording.video().open_gop_span();
+        if gop_span > limits.max_duration
+            && !std::mem::replace(&mut self.video.warned_long_gop, true)
+        {
+            warnings.push(format!(
+                "Keyframes are more than max-duration apart (one GOP spans {:.1} s): the ring \
+             keeps whole GOPs, so it holds more than max-duration; set the encoder's keyframe \
+             interval (e.g. x264enc key-int-max) below max-duration",
+                gop_span as f64 / 1e9
+            ));
+        }
+        ready.extend(self.take_completed_saves(false, limits.max_duration));
+        PushedFrame {
+            warnings,
+            ready,
+            gap: None,
+        }
+    }
+
+    /// Adds a packet of audio track `number` to the ring and to the saves waiting for
+    /// post-roll.
+    pub(super) fn push_audio(
+        &mut self,
+        number: usize,
+        packet: Frame<gst::Buffer>,
+        format: Arc<AudioFormat>,
+        limits: Limits,
+    ) -> PushedFrame {
+        for pending in &mut self.pending {
+            pending
+                .job
+                .snapshot
+                .push_audio(number, packet.clone(), &format);
+        }
+        let mut warnings = Vec::new();
+        let mut gap = None;
+        match self.recording.push_audio(number, packet, &format, limits) {
+            AudioPushOutcome::Stored { gap: found } => gap = found,
+            AudioPushOutcome::DroppedOverByteLimit => {
+                let stream = self.audio.get_mut(&number);
+                if stream.is_some_and(|stream| {
+                    !std::mem::replace(&mut stream.warned_over_byte_limit, true)
+                }) {
+                    warnings.push(format!(
+                        "Audio on audio_{number} does not fit max-bytes beside the current GOP: \
+                         dropping packets"
+                    ));
+                }
+            }
+            AudioPushOutcome::UnknownTrack => {}
+        }
+        PushedFrame {
+            warnings,
+            ready: self.take_completed_saves(false, limits.max_duration),
+            gap,
+        }
+    }
+
+    /// Takes the snapshot a save is cut from and queues the save as pending; the error says
+    /// why there is nothing to save.
+    pub(super) fn start_save(
+        &mut self,
+        id: &str,
+        request: &SaveRequest,
+        location_template: String,
+        settings: &Settings,
+        requested_at: Instant,
+    ) -> Result<StartedSave, String> {
+        let snapshot = self.recording.snapshot();
+        let now = snapshot
+            .complete_end()
+            .ok_or_else(|| SelectError::NoKeyframe.to_string())?;
+        let window = request.window(now, settings.max_duration, self.cleared_until)?;
+        if request.clear {
+            self.cleared_until = Some(self.cleared_until.unwrap_or(i64::MIN).max(window.end));
+        }
+        self.pending.push(PendingSave {
+            job: SaveJob {
+                id: id.to_owned(),
+                location_template,
+                window,
+                snapshot,
+                requested_at,
+            },
+            clear: request.clear,
+            requested_at_stream_time: now,
+            deadline: pending::deadline(requested_at, Duration::from_nanos(request.post_roll)),
+        });
+        let ready = self.take_completed_saves(false, settings.limits().max_duration);
+        let start_watchdog = !self.pending.is_empty() && !self.watchdog_running;
+        self.watchdog_running |= start_watchdog;
+        Ok(StartedSave {
+            ready,
+            start_watchdog,
+        })
+    }
+
     /// Forgets the streams (buffers, caps, segments) but keeps the pads and the counters.
     pub(super) fn reset_streams(&mut self) {
         self.recording.clear();

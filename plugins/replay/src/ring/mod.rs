@@ -21,7 +21,8 @@ mod snapshot;
 pub use audio::{AudioTrack, AudioTrackFormat, GapCounters, Packet, GAP_TOLERANCE};
 pub use gop::{Frame, Gop};
 pub use recording::{AudioPushOutcome, Recording};
-pub use snapshot::{AudioClip, Clip, NoAudio, SelectError, Snapshot};
+pub(crate) use snapshot::{complete_end, newest_format_run};
+pub use snapshot::{NoAudio, Snapshot};
 
 use std::collections::VecDeque;
 use std::sync::Arc;

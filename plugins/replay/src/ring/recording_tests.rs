@@ -1,6 +1,7 @@
 //! Clip ranges, audio tracks, post-roll and clear-on-save on the pure ring.
 
 use super::*;
+use crate::save::cut::{self, SelectError};
 use proptest::prelude::*;
 
 const SECOND: i64 = 1_000_000_000;
@@ -92,9 +93,7 @@ fn a_range_in_the_past_is_exact_to_the_frame() {
     let snapshot = recording.snapshot();
     let now = snapshot.complete_end().unwrap();
     assert_eq!(now, 40 * SECOND);
-    let clip = snapshot
-        .select_window(now - 30 * SECOND..now - 10 * SECOND)
-        .unwrap();
+    let clip = cut::window(&snapshot, now - 30 * SECOND..now - 10 * SECOND).unwrap();
     assert_eq!(clip.presentation_start, 10 * SECOND);
     assert_eq!(clip.presentation_end, 30 * SECOND);
     assert_eq!(clip.presented_frames, 600);
@@ -107,10 +106,7 @@ fn a_range_in_the_past_is_exact_to_the_frame() {
 #[test]
 fn a_range_starting_mid_gop_decodes_from_the_keyframe_before_it() {
     let recording = recording(40, 0, unlimited(60 * SECOND));
-    let clip = recording
-        .snapshot()
-        .select_window(11 * SECOND..12 * SECOND)
-        .unwrap();
+    let clip = cut::window(&recording.snapshot(), 11 * SECOND..12 * SECOND).unwrap();
     assert_eq!(clip.frames[0].payload, 300);
     assert_eq!(clip.presentation_start, 11 * SECOND);
     assert_eq!(clip.presented_frames, 30);
@@ -121,13 +117,11 @@ fn a_range_that_ended_before_the_ring_starts_is_an_error() {
     let recording = recording(40, 0, unlimited(10 * SECOND));
     let snapshot = recording.snapshot();
     assert_eq!(
-        snapshot.select_window(SECOND..5 * SECOND).unwrap_err(),
+        cut::window(&snapshot, SECOND..5 * SECOND).unwrap_err(),
         SelectError::RangeEvicted
     );
     assert_eq!(
-        snapshot
-            .select_window(45 * SECOND..50 * SECOND)
-            .unwrap_err(),
+        cut::window(&snapshot, 45 * SECOND..50 * SECOND).unwrap_err(),
         SelectError::NothingInRange
     );
 }
@@ -135,7 +129,7 @@ fn a_range_that_ended_before_the_ring_starts_is_an_error() {
 #[test]
 fn audio_is_cut_to_the_video_with_one_packet_of_preroll() {
     let recording = recording(20, 0, unlimited(60 * SECOND));
-    let clip = recording.snapshot().select(5 * SECOND).unwrap();
+    let clip = cut::last(&recording.snapshot(), 5 * SECOND).unwrap();
     assert_eq!(clip.presentation_start, 15 * SECOND);
     let [track] = clip.audio.as_slice() else {
         panic!("one audio track expected, got {}", clip.audio.len())
@@ -156,7 +150,7 @@ fn audio_is_cut_to_the_video_with_one_packet_of_preroll() {
 #[test]
 fn audio_that_starts_after_the_video_is_presented_from_its_first_packet() {
     let recording = recording(10, 3 * SECOND + 500_000, unlimited(60 * SECOND));
-    let clip = recording.snapshot().select(60 * SECOND).unwrap();
+    let clip = cut::last(&recording.snapshot(), 60 * SECOND).unwrap();
     assert_eq!(clip.presentation_start, 0);
     assert_eq!(clip.audio[0].presentation.start, 3 * SECOND + 500_000);
     assert_eq!(clip.audio[0].packets[0].pts, 3 * SECOND + 500_000);
@@ -250,9 +244,11 @@ fn post_roll_extends_a_snapshot_past_what_the_ring_keeps() {
         snapshot.push_audio(0, audio(index, 10 * SECOND), audio_format);
     }
     assert!(recording.video().start().unwrap() > requested_at - 5 * SECOND);
-    let clip = snapshot
-        .select_window(requested_at - 5 * SECOND..requested_at + 3 * SECOND)
-        .unwrap();
+    let clip = cut::window(
+        &snapshot,
+        requested_at - 5 * SECOND..requested_at + 3 * SECOND,
+    )
+    .unwrap();
     assert_eq!(clip.presentation_start, 5 * SECOND);
     assert_eq!(clip.presentation_end, 13 * SECOND);
     assert_eq!(clip.presented_frames, 240);
@@ -275,7 +271,7 @@ fn clear_on_save_releases_the_saved_range_and_the_next_clip_starts_after_it() {
     );
     let (video_format, audio_format) = &formats;
     let mut recording = recording_in(&formats, 20, 0, limits);
-    let first = recording.snapshot().select(SECOND * 8).unwrap();
+    let first = cut::last(&recording.snapshot(), SECOND * 8).unwrap();
     assert_eq!(first.presentation_end, 20 * SECOND);
     recording.evict_before(first.presentation_end, limits.max_duration);
     // The GOP holding 20 s stays for decoding; everything older went.
@@ -288,9 +284,11 @@ fn clear_on_save_releases_the_saved_range_and_the_next_clip_starts_after_it() {
     }
     let snapshot = recording.snapshot();
     let now = snapshot.complete_end().unwrap();
-    let second = snapshot
-        .select_window((now - 60 * SECOND).max(first.presentation_end)..now)
-        .unwrap();
+    let second = cut::window(
+        &snapshot,
+        (now - 60 * SECOND).max(first.presentation_end)..now,
+    )
+    .unwrap();
     assert_eq!(second.presentation_start, first.presentation_end);
     assert_eq!(second.presented_frames, 30);
     assert!(second.frames.iter().all(|f| f.pts >= 18 * SECOND));
@@ -306,7 +304,7 @@ proptest! {
             recording.push_video(video(index, gop), &format, unlimited(100 * SECOND));
         }
         let window = video(start, 1).pts..video(start + length, 1).pts;
-        let clip = recording.snapshot().select_window(window).unwrap();
+        let clip = cut::window(&recording.snapshot(), window).unwrap();
         let end = (start + length).min(1_200);
         prop_assert!(clip.frames[0].keyframe);
         prop_assert_eq!(clip.presentation_start, video(start, 1).pts);

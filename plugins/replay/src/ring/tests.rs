@@ -1,4 +1,5 @@
 use super::*;
+use crate::save::cut::{self, SelectError};
 use proptest::prelude::*;
 
 const FRAME: i64 = 1_000_000_000 / 30;
@@ -156,7 +157,7 @@ fn a_format_change_needs_a_new_keyframe() {
         PushOutcome::DroppedAwaitingKeyframe
     );
     feed(&mut ring, &new, (60..75).map(|i| frame(i, 30, 1)), limits);
-    let clip = ring.snapshot().select(100 * SECOND).unwrap();
+    let clip = cut::last(&ring.snapshot(), 100 * SECOND).unwrap();
     assert!(Arc::ptr_eq(&clip.format, &new));
     assert_eq!(clip.frames.len(), 15);
     assert_eq!(clip.frames[0].payload, 60);
@@ -172,7 +173,7 @@ fn a_save_covers_the_requested_duration_to_the_frame() {
         (0..30 * 40).map(|i| frame(i, 60, 1)),
         unlimited(30 * SECOND),
     );
-    let clip = ring.snapshot().select(15 * SECOND).unwrap();
+    let clip = cut::last(&ring.snapshot(), 15 * SECOND).unwrap();
     assert_eq!(clip.presented_frames, 450);
     assert_eq!(clip.presented_duration(), 15 * SECOND);
     assert!(clip.frames[0].keyframe);
@@ -192,7 +193,7 @@ fn a_short_ring_saves_everything_from_its_first_keyframe() {
         (5..100).map(|i| frame(i, 30, 1)),
         unlimited(30 * SECOND),
     );
-    let clip = ring.snapshot().select(15 * SECOND).unwrap();
+    let clip = cut::last(&ring.snapshot(), 15 * SECOND).unwrap();
     assert_eq!(clip.frames[0].payload, 30);
     assert_eq!(clip.presented_frames, 70);
     assert_eq!(clip.presentation_start, frame(30, 30, 0).pts);
@@ -202,7 +203,7 @@ fn a_short_ring_saves_everything_from_its_first_keyframe() {
 fn an_empty_ring_has_no_keyframe() {
     let ring: Ring<i64, u8> = Ring::new();
     assert_eq!(
-        ring.snapshot().select(SECOND).unwrap_err(),
+        cut::last(&ring.snapshot(), SECOND).unwrap_err(),
         SelectError::NoKeyframe
     );
 }
@@ -241,7 +242,7 @@ fn reordered_streams_drop_leading_pictures_and_end_where_every_frame_is_complete
         reordered_stream(301, 30),
         unlimited(60 * SECOND),
     );
-    let clip = ring.snapshot().select(2 * SECOND).unwrap();
+    let clip = cut::last(&ring.snapshot(), 2 * SECOND).unwrap();
     assert!(clip.frames[0].keyframe);
     let keyframe_pts = clip.frames[0].pts;
     let first_gop_len = clip.frames.iter().skip(1).position(|f| f.keyframe).unwrap() + 1;
@@ -302,7 +303,7 @@ proptest! {
             f.keyframe = *keyframe || index == 0;
             ring.push(f, &format, unlimited(seconds * SECOND));
         }
-        let clip = ring.snapshot().select(wanted * SECOND / 3).unwrap();
+        let clip = cut::last(&ring.snapshot(), wanted * SECOND / 3).unwrap();
         prop_assert!(clip.frames[0].keyframe);
         prop_assert!(clip.presented_duration() <= wanted * SECOND / 3 + FRAME / 2);
         prop_assert_eq!(clip.presentation_end, ring.end().unwrap());
@@ -332,7 +333,7 @@ fn snapshots_taken_while_pushing_stay_consistent() {
     let mut clips = 0;
     while !pusher.is_finished() {
         let snapshot = ring.lock().unwrap().snapshot();
-        if let Ok(clip) = snapshot.select(SECOND) {
+        if let Ok(clip) = cut::last(&snapshot, SECOND) {
             assert!(clip.frames[0].keyframe);
             let indices: Vec<i64> = clip.frames.iter().map(|f| f.payload).collect();
             assert!(indices.windows(2).all(|w| w[1] == w[0] + 1));

@@ -4,14 +4,14 @@
 //! payloads follow straight from the ring's buffers: no temporary copy of the media.
 
 use std::io::Write;
-
-use crate::audio_format::AudioFormat;
 use std::ops::Range;
 
+use super::cut::{AudioClip, Clip};
+use super::sample_table::{self, SampleTiming};
+use crate::audio_format::AudioFormat;
 use crate::codec;
 use crate::mp4::{self, Movie};
-use crate::ring::{AudioClip, Clip, Frame};
-use crate::sample_table::{self, SampleTiming};
+use crate::ring::Frame;
 use crate::stream_format::StreamFormat;
 use crate::timing::TickClock;
 

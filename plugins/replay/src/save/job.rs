@@ -5,9 +5,10 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::clip_writer::{self, ClipSummary};
+use super::cut;
+use super::output_file::{self, PendingFile};
 use crate::audio_format::AudioFormat;
-use crate::clip_writer::{self, ClipSummary};
-use crate::output_file::{self, PendingFile};
 use crate::ring::Snapshot;
 use crate::stream_format::StreamFormat;
 
@@ -92,10 +93,8 @@ impl SaveJob {
     }
 
     fn write(&self, location: &str) -> Result<(PathBuf, ClipSummary), String> {
-        let clip = self
-            .snapshot
-            .select_window(self.window.clone())
-            .map_err(|err| err.to_string())?;
+        let clip =
+            cut::window(&self.snapshot, self.window.clone()).map_err(|err| err.to_string())?;
         let mut pending = PendingFile::create(location.as_ref(), &self.id)
             .map_err(|err| format!("cannot create a file beside {location}: {err}"))?;
         let summary = {
