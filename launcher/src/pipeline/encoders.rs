@@ -8,7 +8,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::sources::{Platform, Source};
+use super::platform::{EncoderInput, InputMemory, Platform, RawFormat};
+use super::sources::Source;
 use super::Node;
 use crate::presets::{Preset, RateControl, Tune};
 
@@ -92,33 +93,6 @@ impl FromStr for EncoderFamily {
             )),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputMemory {
-    System,
-    D3D11,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RawFormat {
-    Nv12,
-    I420,
-}
-
-impl RawFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            RawFormat::Nv12 => "NV12",
-            RawFormat::I420 => "I420",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EncoderInput {
-    pub memory: InputMemory,
-    pub format: RawFormat,
 }
 
 /// One encoder element for one codec.

@@ -6,6 +6,7 @@ pub mod audio_encoders;
 pub mod crop;
 pub mod encoders;
 pub mod launch_line;
+pub mod platform;
 pub mod sources;
 
 use std::path::PathBuf;
@@ -16,7 +17,8 @@ pub use audio_encoders::{AudioCodec, AudioEncoder, AudioEncoderChoice};
 pub use crop::{Aspect, Region};
 pub use encoders::{Codec, Encoder, EncoderFamily};
 pub use launch_line::{LaunchLine, Node};
-pub use sources::{Platform, PortalStream, Source};
+pub use platform::Platform;
+pub use sources::{PortalStream, Source};
 
 /// Name of the `replayring` element in every pipeline the launcher builds.
 pub const RING_NAME: &str = "ring";

@@ -1,38 +1,9 @@
 //! Capture and conversion up to the encoder's input, per platform.
 
 use std::fmt;
-use std::str::FromStr;
 
-use super::encoders::{InputMemory, RawFormat};
+use super::platform::{InputMemory, Platform, RawFormat};
 use super::{Node, PipelineRequest};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Platform {
-    Linux,
-    Windows,
-}
-
-impl Platform {
-    pub fn current() -> Platform {
-        if cfg!(windows) {
-            Platform::Windows
-        } else {
-            Platform::Linux
-        }
-    }
-}
-
-impl FromStr for Platform {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "linux" => Ok(Platform::Linux),
-            "windows" => Ok(Platform::Windows),
-            other => Err(format!("platform \"{other}\" is not linux or windows")),
-        }
-    }
-}
 
 /// What is captured.
 #[derive(Clone, Debug, PartialEq, Eq)]
