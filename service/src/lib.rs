@@ -1,0 +1,12 @@
+//! The replay service behind `gst-replay serve`: one `replayring` per session, fed by the
+//! encoded network stream the session names (SRT, UDP MPEG-TS, RTSP, HTTP, files) without
+//! decoding it; clips saved on REST calls, stored, announced as events, measured as metrics.
+//!
+//! One module per concern, as MediaMTX keeps one package per concern:
+//! - [`sessions`]: the sessions and their ingest pipelines (GStreamer's threads only).
+//!
+//! GStreamer work never runs on the async runtime's threads: pipelines run on GStreamer's
+//! own, and calls that may block (stopping a pipeline, waiting for its saves) go through
+//! `tokio::task::spawn_blocking`.
+
+pub mod sessions;

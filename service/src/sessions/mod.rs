@@ -1,0 +1,3 @@
+//! Sessions: a replay ring each, fed by a network stream.
+
+pub mod ingest;
