@@ -6,7 +6,7 @@
 #   benches/run.sh --quick    # fewer runs and sizes (a few minutes), same table
 #
 # Generates the input once (target/bench-input/, git-ignored), builds the bench driver
-# (benches/replay.rs, release), runs every measurement with the comparisons taken in the
+# (benches/replay/, release), runs every measurement with the comparisons taken in the
 # same process or the same run, writes the raw results to target/bench-results/results.jsonl,
 # then benches/report.py prints the table and writes docs/benchmarks.md and docs/benchmarks/*.png.
 # Needs: ffmpeg (libx264, libx265), GStreamer 1.22 with x264/x265 and good plugins, valgrind,
@@ -62,9 +62,9 @@ for T in tmpfs disk; do
     for F in avc byte-stream; do
         "$BIN" save --input $H264 --format $F --dir "$D" --target $T --label main \
             --ring-seconds 120 --runs $RUNS --mp4 $IN/h264_15M_120s.mp4 \
-            --concat $IN/seg/list.txt --mp4mux 1 >>"$OUT"
+            --concat $IN/seg/list.txt --mp4mux >>"$OUT"
         "$BIN" save --input $IN/hevc_15M_120s.h265 --size 1280x720 --format $F --dir "$D" \
-            --target $T --label hevc --ring-seconds 120 --runs $RUNS --mp4mux 1 >>"$OUT"
+            --target $T --label hevc --ring-seconds 120 --runs $RUNS --mp4mux >>"$OUT"
     done
 done
 step "1b. save latency over ring sizes and bitrates (avc)"

@@ -1,0 +1,118 @@
+//! Resident memory with a full ring (3. in docs/benchmarks.md). One process per run; frames are
+//! read from the file one by one, so the ring's buffers are the only copy of the payload in this
+//! process.
+
+use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use gst::prelude::*;
+
+use crate::feed::{Feed, Sink, HUGE_BYTES};
+use crate::input::{read_frame, Input, InputArgs};
+use crate::process::rss;
+use crate::record::Record;
+use crate::timeline::{frames_in, stamp, FPS};
+use crate::Result;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    #[arg(long, value_enum, default_value = "replayring")]
+    sink: Sink,
+    #[arg(long, default_value_t = 120.0)]
+    ring_seconds: f64,
+    /// replayring's `max-bytes` (default: no limit).
+    #[arg(long, default_value_t = HUGE_BYTES)]
+    max_bytes: u64,
+    /// How much of the stream to feed, looping the input (default: the input once).
+    #[arg(long)]
+    feed_seconds: Option<f64>,
+}
+
+/// What a sink holds, in bytes and frames.
+#[derive(Default)]
+struct Held {
+    bytes: AtomicU64,
+    frames: AtomicU64,
+}
+
+impl Held {
+    fn add(&self, buffer: &gst::BufferRef) {
+        self.bytes
+            .fetch_add(buffer.size() as u64, Ordering::Relaxed);
+        self.frames.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    // `--format avc` (gopbuffer takes nothing else): each frame is converted into a new
+    // buffer and the Annex B one freed at once.
+    let input = Input::from_args(&args.input, None)?;
+    let seconds = args
+        .feed_seconds
+        .unwrap_or(input.frames.len() as f64 / FPS as f64);
+    let count = frames_in(seconds);
+    let file = File::open(&input.path).map_err(|e| e.to_string())?;
+    let feed = Feed::new(args.sink, args.ring_seconds, args.max_bytes, &input.caps())?;
+    // gopbuffer has no stats: what it holds is what went in minus what came out of its src pad.
+    let (fed, forwarded) = (Arc::new(Held::default()), Arc::new(Held::default()));
+    if args.sink == Sink::Gopbuffer {
+        let forwarded = forwarded.clone();
+        feed.sink
+            .static_pad("video_src")
+            .ok_or("gopbuffer without video_src")?
+            .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let Some(buffer) = info.buffer() {
+                    forwarded.add(buffer);
+                }
+                gst::PadProbeReturn::Ok
+            });
+    }
+    let held = |field: &str| -> u64 {
+        if args.sink != Sink::Gopbuffer {
+            return feed.stat(field);
+        }
+        let (i, o) = match field {
+            "bytes" => (&fed.bytes, &forwarded.bytes),
+            _ => (&fed.frames, &forwarded.frames),
+        };
+        i.load(Ordering::Relaxed) - o.load(Ordering::Relaxed)
+    };
+    let (rss0, anon0) = rss();
+    let mut max_seen = 0u64;
+    // With a byte limit, check it at every frame; without one, the maximum is only reported.
+    let check_every = if args.max_bytes < HUGE_BYTES { 1 } else { 600 };
+    for n in 0..count {
+        let i = n % input.frames.len();
+        let mut b = input.convert(read_frame(&file, &input.frames[i])?)?;
+        stamp(b.make_mut(), n as u64, input.frames[i].keyframe);
+        fed.add(&b);
+        feed.push(b)?;
+        if n % check_every == 0 {
+            max_seen = max_seen.max(held("bytes"));
+        }
+    }
+    let payload = held("bytes");
+    max_seen = max_seen.max(payload);
+    let (rss1, anon1) = rss();
+    let frames = held("frames");
+    Record::new("memory")
+        .s("sink", args.sink.name())
+        .s("format", input.format_name())
+        .n("ring_s", args.ring_seconds)
+        .n("fed_s", seconds)
+        .n("max_bytes", args.max_bytes as f64)
+        .n("payload", payload as f64)
+        .n("frames", frames as f64)
+        .n("max_payload_seen", max_seen as f64)
+        .n("rss_before", rss0)
+        .n("rss", rss1)
+        .n("anon_before", anon0)
+        .n("anon", anon1)
+        .n("rss_ratio", (rss1 - 16.0 * 1048576.0) / payload as f64)
+        .n("anon_growth_ratio", (anon1 - anon0) / payload as f64)
+        .emit();
+    Ok(())
+}
