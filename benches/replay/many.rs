@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::feed::{Feed, Sink, HUGE_BYTES};
 use crate::input::{Input, InputArgs};
-use crate::process::{rss, usage};
+use crate::process::{usage, Resident};
 use crate::record::Record;
 use crate::timeline::{frames_in, fresh, FRAME_NS};
 use crate::Result;
@@ -43,7 +43,7 @@ pub fn run(args: &Args) -> Result<()> {
             )
         })
         .collect::<Result<Vec<_>>>()?;
-    let (rss0, _) = rss();
+    let before = Resident::now();
     // Fill every ring as fast as possible.
     let prefill = frames_in(args.ring_seconds + 2.0);
     for n in 0..prefill {
@@ -51,7 +51,7 @@ pub fn run(args: &Args) -> Result<()> {
             feed.push(fresh(&input, &payloads, n))?;
         }
     }
-    let (rss_full, _) = rss();
+    let full = Resident::now();
     // Then in real time: every 1/60 s one new frame to each ring.
     let frames = frames_in(args.live_seconds);
     let (u0, w0) = (usage(), Instant::now());
@@ -65,7 +65,7 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     let (u1, wall) = (usage(), w0.elapsed().as_secs_f64());
-    let (rss_end, _) = rss();
+    let end = Resident::now();
     let payload: u64 = feeds.iter().map(|f| f.stat("bytes")).sum();
     let cpu = u1.cpu - u0.cpu;
     Record::new("many")
@@ -76,9 +76,9 @@ pub fn run(args: &Args) -> Result<()> {
         .n("live_s", wall)
         .n("cpu_s", cpu)
         .n("core_pct_per_ring", cpu / wall / args.rings as f64 * 100.0)
-        .n("rss_before", rss0)
-        .n("rss_full", rss_full)
-        .n("rss_end", rss_end)
+        .n("rss_before", before.rss)
+        .n("rss_full", full.rss)
+        .n("rss_end", end.rss)
         .n("payload", payload as f64)
         .emit();
     Ok(())

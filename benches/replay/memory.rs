@@ -10,7 +10,7 @@ use gst::prelude::*;
 
 use crate::feed::{Feed, Sink, HUGE_BYTES};
 use crate::input::{read_frame, Input, InputArgs};
-use crate::process::rss;
+use crate::process::Resident;
 use crate::record::Record;
 use crate::timeline::{frames_in, stamp, FPS};
 use crate::Result;
@@ -80,7 +80,7 @@ pub fn run(args: &Args) -> Result<()> {
         };
         i.load(Ordering::Relaxed) - o.load(Ordering::Relaxed)
     };
-    let (rss0, anon0) = rss();
+    let before = Resident::now();
     let mut max_seen = 0u64;
     // With a byte limit, check it at every frame; without one, the maximum is only reported.
     let check_every = if args.max_bytes < HUGE_BYTES { 1 } else { 600 };
@@ -96,7 +96,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let payload = held("bytes");
     max_seen = max_seen.max(payload);
-    let (rss1, anon1) = rss();
+    let after = Resident::now();
     let frames = held("frames");
     Record::new("memory")
         .s("sink", args.sink.name())
@@ -107,12 +107,15 @@ pub fn run(args: &Args) -> Result<()> {
         .n("payload", payload as f64)
         .n("frames", frames as f64)
         .n("max_payload_seen", max_seen as f64)
-        .n("rss_before", rss0)
-        .n("rss", rss1)
-        .n("anon_before", anon0)
-        .n("anon", anon1)
-        .n("rss_ratio", (rss1 - 16.0 * 1048576.0) / payload as f64)
-        .n("anon_growth_ratio", (anon1 - anon0) / payload as f64)
+        .n("rss_before", before.rss)
+        .n("rss", after.rss)
+        .n("anon_before", before.anon)
+        .n("anon", after.anon)
+        .n("rss_ratio", (after.rss - 16.0 * 1048576.0) / payload as f64)
+        .n(
+            "anon_growth_ratio",
+            (after.anon - before.anon) / payload as f64,
+        )
         .emit();
     Ok(())
 }

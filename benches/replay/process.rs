@@ -1,6 +1,8 @@
 //! What this process spends: CPU time and page faults (getrusage), the calling thread's CPU
 //! time, and resident memory.
 
+use test_support::ProcessUsage;
+
 /// CPU seconds (user + system) and minor page faults of the whole process so far.
 pub struct Usage {
     pub cpu: f64,
@@ -26,16 +28,20 @@ pub fn thread_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
-/// (VmRSS, RssAnon) in bytes.
-pub fn rss() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb * 1024.0)
-    };
-    (field("VmRSS:"), field("RssAnon:"))
+/// Resident memory of this process, in bytes (report.py reads bytes).
+pub struct Resident {
+    /// VmRSS: everything resident, GStreamer and the libraries included.
+    pub rss: f64,
+    /// RssAnon: the heap and other anonymous memory, where the payload lives.
+    pub anon: f64,
+}
+
+impl Resident {
+    pub fn now() -> Resident {
+        let usage = ProcessUsage::of_self();
+        Resident {
+            rss: usage.rss_kib as f64 * 1024.0,
+            anon: usage.rss_anon_kib as f64 * 1024.0,
+        }
+    }
 }
