@@ -8,7 +8,7 @@ use std::process::Command;
 
 use gst::prelude::*;
 
-use crate::input::{Codec, Input};
+use crate::input::Input;
 use crate::Result;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -108,10 +108,7 @@ pub fn mp4mux_faststart(
     dir: &Path,
     out: &Path,
 ) -> Result<()> {
-    let parser = match input.codec {
-        Codec::H264 => "h264parse",
-        Codec::H265 => "h265parse",
-    };
+    let parser = input.codec.parser();
     let tmp = dir.join("bench-mp4mux-faststart.tmp");
     let desc = format!(
         "appsrc name=src format=time max-bytes=0 max-buffers=0 max-time=0 ! {parser} \
@@ -128,7 +125,7 @@ pub fn mp4mux_faststart(
         .unwrap()
         .downcast::<gst_app::AppSrc>()
         .unwrap();
-    src.set_caps(Some(&input.caps()));
+    src.set_caps(Some(&input.caps));
     pipeline
         .set_state(gst::State::Playing)
         .map_err(|e| e.to_string())?;

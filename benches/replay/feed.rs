@@ -17,8 +17,7 @@ pub enum Sink {
     Replayring,
     /// `fakesink sync=false`: the cost of a push into an element that does nothing.
     Fakesink,
-    /// gst-plugins-rs `gopbuffer minimum-duration=<ring> max-size-time=<ring> ! fakesink`
-    /// (avc/hvc1 only).
+    /// gst-plugins-rs `gopbuffer minimum-duration=<ring> max-size-time=<ring> ! fakesink`.
     Gopbuffer,
 }
 

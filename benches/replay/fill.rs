@@ -22,18 +22,17 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let input = Input::from_args(&args.input, None)?;
-    let payloads = input.load_payloads()?;
-    let count = payloads.len();
-    let feed = Feed::new(args.sink, args.ring_seconds, HUGE_BYTES, &input.caps())?;
+    let input = Input::load(&args.input, None)?;
+    let count = input.frames.len();
+    let feed = Feed::new(args.sink, args.ring_seconds, HUGE_BYTES, &input.caps)?;
     let full_at = frames_in(args.ring_seconds + 2.0).min(count);
     let u0 = usage();
     for n in 0..full_at {
-        feed.push(fresh(&input, &payloads, n))?;
+        feed.push(fresh(&input.frames, n))?;
     }
     let (u1, w1) = (usage(), Instant::now());
     for n in full_at..count {
-        feed.push(fresh(&input, &payloads, n))?;
+        feed.push(fresh(&input.frames, n))?;
     }
     let (u2, w2) = (usage(), Instant::now());
     drop(feed);
@@ -46,7 +45,7 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let (filling, full) = (full_at, count - full_at);
     Record::new("fill")
-        .s("format", input.format_name())
+        .s("format", &input.format_name())
         .s("sink", args.sink.name())
         // Rows run with glibc tuned (by hand) are told apart by this.
         .s(

@@ -1,27 +1,21 @@
-//! The benchmark input: an Annex B file from `benches/gen-input.sh`, split into access units,
-//! in the stream format the caps say.
+//! The benchmark input, the GStreamer way: an Annex B file from `benches/gen-input.sh` parsed
+//! by `filesrc ! h264parse ! video/x-h264,stream-format=avc,alignment=au ! appsink` (h265parse
+//! and `hvc1` for .h265), so the element gets the access units and caps (with `codec_data`)
+//! that it gets behind a parser in a real pipeline.
 
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+use gst::prelude::*;
 
 use crate::timeline::FPS;
 use crate::Result;
 
-/// Which file to read and how to hand it to the element.
+/// Which file to read.
 #[derive(clap::Args)]
 pub struct InputArgs {
-    /// Annex B H.264 (.h264) or H.265 (.h265) with access-unit delimiters.
+    /// Annex B H.264 (.h264) or H.265 (.h265 or .hevc), from benches/gen-input.sh.
     #[arg(long)]
     pub input: PathBuf,
-    /// `byte-stream` as the file is, or `avc` (`hvc1` for H.265) as h264parse/h265parse
-    /// negotiate with replayring.
-    #[arg(long, default_value = "byte-stream")]
-    pub format: String,
-    /// Width and height in the caps, WxH.
-    #[arg(long, default_value = "1920x1080")]
-    pub size: String,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,213 +24,160 @@ pub enum Codec {
     H265,
 }
 
-pub struct FrameIndex {
-    pub offset: u64,
-    pub len: usize,
-    pub keyframe: bool,
+impl Codec {
+    fn of(path: &Path) -> Codec {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("h265" | "hevc") => Codec::H265,
+            _ => Codec::H264,
+        }
+    }
+
+    pub fn parser(self) -> &'static str {
+        match self {
+            Codec::H264 => "h264parse",
+            Codec::H265 => "h265parse",
+        }
+    }
+
+    /// What the parser is asked for: length-prefixed access units with codec_data.
+    fn parsed_caps(self) -> gst::Caps {
+        let (media_type, stream_format) = match self {
+            Codec::H264 => ("video/x-h264", "avc"),
+            Codec::H265 => ("video/x-h265", "hvc1"),
+        };
+        gst::Caps::builder(media_type)
+            .field("stream-format", stream_format)
+            .field("alignment", "au")
+            .build()
+    }
 }
 
-pub struct Input {
-    pub path: PathBuf,
-    pub codec: Codec,
-    pub frames: Vec<FrameIndex>,
-    /// `avc`/`hvc1` (4-byte lengths, codec_data in the caps: what h264parse/h265parse
-    /// negotiate with replayring) instead of the file's Annex B byte-stream.
-    pub codec_data: Option<gst::Buffer>,
-    /// Width and height in the caps (`--size WxH`).
-    pub size: (i32, i32),
+/// The parsing pipeline, handing out one access unit at a time: the parser waits while the
+/// appsink holds one, so no more than a frame or two of payload exists outside the caller's.
+pub struct AccessUnits {
+    pipeline: gst::Pipeline,
+    appsink: gst_app::AppSink,
+    path: PathBuf,
 }
 
-impl Input {
-    pub fn from_args(args: &InputArgs, max_frames: Option<usize>) -> Result<Input> {
-        let mut input = Input::open(&args.input, max_frames)?;
-        let (w, h) = args.size.split_once('x').ok_or("--size WxH")?;
-        input.size = (
-            w.parse().map_err(|_| "--size WxH")?,
-            h.parse().map_err(|_| "--size WxH")?,
-        );
-        match args.format.as_str() {
-            "byte-stream" => {}
-            "avc" => input.codec_data = Some(input.decoder_config()?),
-            other => return Err(format!("unknown --format {other}")),
-        }
-        Ok(input)
-    }
-
-    pub fn format_name(&self) -> &'static str {
-        match (self.codec_data.is_some(), self.codec) {
-            (false, _) => "byte-stream",
-            (true, Codec::H264) => "avc",
-            (true, Codec::H265) => "hvc1",
-        }
-    }
-
-    fn lib_codec(&self) -> gstreplay::codec::VideoCodec {
-        match self.codec {
-            Codec::H264 => gstreplay::codec::VideoCodec::H264,
-            Codec::H265 => gstreplay::codec::VideoCodec::H265,
-        }
-    }
-
-    /// avcC/hvcC from the parameter sets of the first keyframe.
-    pub fn decoder_config(&self) -> Result<gst::Buffer> {
-        use gstreplay::codec::{self, NalFraming};
-        let first = read_frame(
-            &File::open(&self.path).map_err(|e| e.to_string())?,
-            &self.frames[0],
-        )?;
-        let map = first.map_readable().map_err(|e| e.to_string())?;
-        let data = map.as_slice();
-        let nals: Vec<&[u8]> = codec::nal_units(data, NalFraming::ByteStream)
-            .filter_map(|unit| unit.ok())
-            .map(|unit| &data[unit.nal])
-            .collect();
-        let record = codec::decoder_config_from_parameter_sets(self.lib_codec(), &nals)
-            .map_err(|e| e.to_string())?;
-        Ok(gst::Buffer::from_mut_slice(record))
-    }
-
-    /// A frame as this input's format carries it.
-    pub fn convert(&self, annex_b: gst::Buffer) -> Result<gst::Buffer> {
-        use gstreplay::codec::{self, NalFraming};
-        if self.codec_data.is_none() {
-            return Ok(annex_b);
-        }
-        let map = annex_b.map_readable().map_err(|e| e.to_string())?;
-        let mut pieces = Vec::new();
-        codec::plan_sample(
-            self.lib_codec(),
-            map.as_slice(),
-            NalFraming::ByteStream,
-            false,
-            &mut pieces,
-        )
-        .map_err(|e| e.to_string())?;
-        let mut out = Vec::with_capacity(map.len());
-        gstreplay::clip_writer::write_pieces(&mut out, map.as_slice(), &pieces)
-            .map_err(|e| e.to_string())?;
-        // avc can be a few bytes longer than Annex B: no doubled capacity left in the buffer.
-        out.shrink_to_fit();
-        Ok(gst::Buffer::from_mut_slice(out))
-    }
-
-    /// Splits the file into access units at the access-unit delimiters.
-    pub fn open(path: &Path, max_frames: Option<usize>) -> Result<Input> {
-        let extension = path.extension().and_then(|e| e.to_str());
-        let codec = if matches!(extension, Some("h265" | "hevc")) {
-            Codec::H265
-        } else {
-            Codec::H264
-        };
-        let mut data = Vec::new();
-        File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut data))
-            .map_err(|e| {
-                format!(
-                    "cannot read {}: {e} (run benches/gen-input.sh)",
-                    path.display()
-                )
-            })?;
-        let mut starts: Vec<(usize, bool)> = Vec::new(); // (AU start, keyframe)
-        let mut i = 0;
-        while i + 3 < data.len() {
-            if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-                let header = data[i + 3];
-                let (is_aud, is_key) = match codec {
-                    Codec::H264 => (header & 0x1f == 9, header & 0x1f == 5),
-                    Codec::H265 => {
-                        let t = (header >> 1) & 0x3f;
-                        (t == 35, (16..=21).contains(&t))
-                    }
-                };
-                if is_aud {
-                    if max_frames.is_some_and(|m| starts.len() == m) {
-                        break;
-                    }
-                    let start = if i > 0 && data[i - 1] == 0 { i - 1 } else { i };
-                    starts.push((start, false));
-                } else if is_key {
-                    if let Some(last) = starts.last_mut() {
-                        last.1 = true;
-                    }
-                }
-                i += 3;
-            } else {
-                i += 1;
-            }
-        }
-        let end_of_last = if max_frames.is_some_and(|m| starts.len() == m) {
-            i - usize::from(i > 0 && data[i - 1] == 0)
-        } else {
-            data.len()
-        };
-        let frames = starts
-            .iter()
-            .enumerate()
-            .map(|(n, &(start, keyframe))| {
-                let end = starts.get(n + 1).map_or(end_of_last, |next| next.0);
-                FrameIndex {
-                    offset: start as u64,
-                    len: end - start,
-                    keyframe,
-                }
-            })
-            .collect::<Vec<_>>();
-        if frames.is_empty() || !frames[0].keyframe {
+impl AccessUnits {
+    pub fn open(path: &Path) -> Result<AccessUnits> {
+        if !path.is_file() {
             return Err(format!(
-                "{}: no access-unit delimiters or no leading keyframe",
+                "cannot read {} (run benches/gen-input.sh)",
                 path.display()
             ));
         }
-        Ok(Input {
+        let codec = Codec::of(path);
+        let make = |factory: &str| {
+            gst::ElementFactory::make(factory)
+                .build()
+                .map_err(|e| format!("{factory}: {e}"))
+        };
+        let filesrc = make("filesrc")?;
+        filesrc.set_property("location", path.to_str().ok_or("path is not UTF-8")?);
+        let parser = make(codec.parser())?;
+        let appsink = gst_app::AppSink::builder()
+            .caps(&codec.parsed_caps())
+            .max_buffers(1)
+            .sync(false)
+            // Else the sink keeps a reference to the frame it handed out last.
+            .enable_last_sample(false)
+            .build();
+        let pipeline = gst::Pipeline::new();
+        pipeline
+            .add_many([&filesrc, &parser, appsink.upcast_ref()])
+            .map_err(|e| e.to_string())?;
+        gst::Element::link_many([&filesrc, &parser, appsink.upcast_ref()])
+            .map_err(|e| e.to_string())?;
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| format!("{} ! {}: {e}", path.display(), codec.parser()))?;
+        Ok(AccessUnits {
+            pipeline,
+            appsink,
             path: path.to_owned(),
-            codec,
-            frames,
-            codec_data: None,
-            size: (1920, 1080),
         })
     }
 
-    pub fn caps(&self) -> gst::Caps {
-        let name = match self.codec {
-            Codec::H264 => "video/x-h264",
-            Codec::H265 => "video/x-h265",
-        };
-        let mut caps = gst::Caps::builder(name)
-            .field("stream-format", self.format_name())
-            .field("alignment", "au")
-            .field("width", self.size.0)
-            .field("height", self.size.1)
-            .field("framerate", gst::Fraction::new(FPS as i32, 1))
-            .build();
-        if let Some(record) = &self.codec_data {
-            caps.make_mut().set("codec_data", record);
+    /// The next access unit with its caps, or None at the end of the file.
+    pub fn next_sample(&mut self) -> Result<Option<gst::Sample>> {
+        match self.appsink.pull_sample() {
+            Ok(sample) => Ok(Some(sample)),
+            Err(_) if self.appsink.is_eos() => Ok(None),
+            Err(_) => {
+                let bus = self.pipeline.bus().expect("a pipeline has a bus");
+                let error = bus
+                    .pop_filtered(&[gst::MessageType::Error])
+                    .map(|msg| match msg.view() {
+                        gst::MessageView::Error(e) => format!("{} ({:?})", e.error(), e.debug()),
+                        _ => unreachable!(),
+                    })
+                    .unwrap_or_else(|| "the pipeline stopped".into());
+                Err(format!("parsing {}: {error}", self.path.display()))
+            }
         }
-        caps
-    }
-
-    /// Annex B bytes of the input file (the payload is 4 bytes a NAL shorter or longer in avc).
-    pub fn bytes(&self) -> u64 {
-        self.frames.iter().map(|f| f.len as u64).sum()
-    }
-
-    /// One buffer per frame, each with memory of its own (as encoder output is).
-    pub fn load_payloads(&self) -> Result<Vec<gst::Buffer>> {
-        let file = File::open(&self.path).map_err(|e| e.to_string())?;
-        self.frames
-            .iter()
-            .map(|f| read_frame(&file, f).and_then(|b| self.convert(b)))
-            .collect()
     }
 }
 
-pub fn read_frame(file: &File, frame: &FrameIndex) -> Result<gst::Buffer> {
-    let mut buffer = gst::Buffer::with_size(frame.len).map_err(|e| e.to_string())?;
-    {
-        let b = buffer.get_mut().expect("new buffer is writable");
-        let mut map = b.map_writable().map_err(|e| e.to_string())?;
-        file.read_exact_at(map.as_mut_slice(), frame.offset)
-            .map_err(|e| e.to_string())?;
+impl Drop for AccessUnits {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
     }
-    Ok(buffer)
+}
+
+/// The whole input in RAM, one buffer per access unit.
+pub struct Input {
+    pub codec: Codec,
+    /// As the parser negotiated them: size, framerate and codec_data from the stream itself.
+    pub caps: gst::Caps,
+    pub frames: Vec<gst::Buffer>,
+}
+
+impl Input {
+    pub fn load(args: &InputArgs, max_frames: Option<usize>) -> Result<Input> {
+        let mut units = AccessUnits::open(&args.input)?;
+        let mut caps = None;
+        let mut frames = Vec::new();
+        while max_frames.is_none_or(|max| frames.len() < max) {
+            let Some(sample) = units.next_sample()? else {
+                break;
+            };
+            caps = caps.or_else(|| sample.caps_owned());
+            frames.push(sample.buffer_owned().ok_or("a sample without a buffer")?);
+        }
+        let caps = caps.ok_or_else(|| format!("{}: no access units", args.input.display()))?;
+        if !is_keyframe(&frames[0]) {
+            return Err(format!("{}: no leading keyframe", args.input.display()));
+        }
+        Ok(Input {
+            codec: Codec::of(&args.input),
+            caps,
+            frames,
+        })
+    }
+
+    /// `avc` or `hvc1`, for the records.
+    pub fn format_name(&self) -> String {
+        stream_format(&self.caps)
+    }
+
+    /// Payload bytes of the input once.
+    pub fn bytes(&self) -> u64 {
+        self.frames.iter().map(|f| f.size() as u64).sum()
+    }
+
+    pub fn seconds(&self) -> f64 {
+        self.frames.len() as f64 / FPS as f64
+    }
+}
+
+pub fn stream_format(caps: &gst::CapsRef) -> String {
+    caps.structure(0)
+        .and_then(|s| s.get::<String>("stream-format").ok())
+        .unwrap_or_default()
+}
+
+pub fn is_keyframe(buffer: &gst::BufferRef) -> bool {
+    !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT)
 }

@@ -1,9 +1,10 @@
 //! Benchmark driver for `replayring`; `benches/run.sh` runs it and `benches/report.py` turns
 //! its output (one JSON object a line on stdout) into `docs/benchmarks.md` and plots.
 //!
-//! Frames are pushed straight into the element's sink pad from this process (no parser, no
-//! queue), so what is timed is the element itself. One module per measurement; `replay help
-//! <measurement>` lists its flags.
+//! The input is parsed once by GStreamer (`input`); its access units are then pushed straight
+//! into the element's sink pad from this process (no parser or queue in between), so what is
+//! timed is the element itself. One module per measurement; `replay help <measurement>` lists
+//! its flags.
 
 mod baselines;
 mod feed;
@@ -14,7 +15,6 @@ mod memory;
 mod process;
 mod record;
 mod save;
-mod scan;
 mod stall;
 mod steady;
 mod timeline;
@@ -47,8 +47,6 @@ enum Measurement {
     Stall(stall::Args),
     /// Many rings in one process, fed in real time.
     Many(many::Args),
-    /// The save's start-code scan of byte-stream payloads.
-    Scan(scan::Args),
 }
 
 fn main() {
@@ -75,6 +73,5 @@ fn run(measurement: Measurement) -> Result<()> {
         Measurement::Memory(args) => memory::run(&args),
         Measurement::Stall(args) => stall::run(&args),
         Measurement::Many(args) => many::run(&args),
-        Measurement::Scan(args) => scan::run(&args),
     }
 }

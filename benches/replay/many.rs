@@ -27,28 +27,18 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let input = Input::from_args(&args.input, None)?;
-    let payloads = input.load_payloads()?;
+    let input = Input::load(&args.input, None)?;
     let pipeline = gst::Pipeline::new();
-    let caps = input.caps();
+    let (sink, seconds) = (args.sink, args.ring_seconds);
     let feeds = (0..args.rings)
-        .map(|n| {
-            Feed::in_pipeline(
-                &pipeline,
-                args.sink,
-                args.ring_seconds,
-                HUGE_BYTES,
-                &caps,
-                n,
-            )
-        })
+        .map(|n| Feed::in_pipeline(&pipeline, sink, seconds, HUGE_BYTES, &input.caps, n))
         .collect::<Result<Vec<_>>>()?;
     let before = Resident::now();
     // Fill every ring as fast as possible.
     let prefill = frames_in(args.ring_seconds + 2.0);
     for n in 0..prefill {
         for feed in &feeds {
-            feed.push(fresh(&input, &payloads, n))?;
+            feed.push(fresh(&input.frames, n))?;
         }
     }
     let full = Resident::now();
@@ -61,7 +51,7 @@ pub fn run(args: &Args) -> Result<()> {
             std::thread::sleep(wait);
         }
         for feed in &feeds {
-            feed.push(fresh(&input, &payloads, prefill + k))?;
+            feed.push(fresh(&input.frames, prefill + k))?;
         }
     }
     let (u1, wall) = (usage(), w0.elapsed().as_secs_f64());
@@ -69,7 +59,7 @@ pub fn run(args: &Args) -> Result<()> {
     let payload: u64 = feeds.iter().map(|f| f.stat("bytes")).sum();
     let cpu = u1.cpu - u0.cpu;
     Record::new("many")
-        .s("format", input.format_name())
+        .s("format", &input.format_name())
         .s("sink", args.sink.name())
         .n("rings", args.rings as f64)
         .n("ring_s", args.ring_seconds)

@@ -1,15 +1,14 @@
-//! Resident memory with a full ring (3. in docs/benchmarks.md). One process per run; frames are
-//! read from the file one by one, so the ring's buffers are the only copy of the payload in this
-//! process.
+//! Resident memory with a full ring (3. in docs/benchmarks.md). One process per run; each access
+//! unit is pushed on as the parser hands it out, so the ring's buffers are the only copy of the
+//! payload in this process.
 
-use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gst::prelude::*;
 
 use crate::feed::{Feed, Sink, HUGE_BYTES};
-use crate::input::{read_frame, Input, InputArgs};
+use crate::input::{stream_format, AccessUnits, InputArgs};
 use crate::process::Resident;
 use crate::record::Record;
 use crate::timeline::{frames_in, stamp, FPS};
@@ -47,17 +46,12 @@ impl Held {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    // `--format avc` (gopbuffer takes nothing else): each frame is converted into a new
-    // buffer and the Annex B one freed at once.
-    let input = Input::from_args(&args.input, None)?;
-    let seconds = args
-        .feed_seconds
-        .unwrap_or(input.frames.len() as f64 / FPS as f64);
-    let count = frames_in(seconds);
-    let file = File::open(&input.path).map_err(|e| e.to_string())?;
-    let feed = Feed::new(args.sink, args.ring_seconds, args.max_bytes, &input.caps())?;
+    let mut units = AccessUnits::open(&args.input.input)?;
+    let first = units.next_sample()?.ok_or("no access units")?;
+    let caps = first.caps_owned().ok_or("a sample without caps")?;
+    let feed = Feed::new(args.sink, args.ring_seconds, args.max_bytes, &caps)?;
     // gopbuffer has no stats: what it holds is what went in minus what came out of its src pad.
-    let (fed, forwarded) = (Arc::new(Held::default()), Arc::new(Held::default()));
+    let (fed, forwarded) = (Held::default(), Arc::new(Held::default()));
     if args.sink == Sink::Gopbuffer {
         let forwarded = forwarded.clone();
         feed.sink
@@ -84,23 +78,40 @@ pub fn run(args: &Args) -> Result<()> {
     let mut max_seen = 0u64;
     // With a byte limit, check it at every frame; without one, the maximum is only reported.
     let check_every = if args.max_bytes < HUGE_BYTES { 1 } else { 600 };
-    for n in 0..count {
-        let i = n % input.frames.len();
-        let mut b = input.convert(read_frame(&file, &input.frames[i])?)?;
-        stamp(b.make_mut(), n as u64, input.frames[i].keyframe);
+    let limit = args.feed_seconds.map(frames_in);
+    let mut n = 0usize;
+    let mut next = Some(first);
+    while let Some(sample) = next.take() {
+        let mut b = sample.buffer_owned().ok_or("a sample without a buffer")?;
+        // Now only `b` refers to the payload: the parser and the appsink keep nothing.
+        drop(sample);
+        stamp(b.make_mut(), n as u64);
         fed.add(&b);
         feed.push(b)?;
         if n % check_every == 0 {
             max_seen = max_seen.max(held("bytes"));
         }
+        n += 1;
+        if limit.is_some_and(|limit| n >= limit) {
+            break;
+        }
+        next = match units.next_sample()? {
+            // A feed longer than the file starts it over (a new parser, so on a keyframe).
+            None if limit.is_some() => {
+                units = AccessUnits::open(&args.input.input)?;
+                units.next_sample()?
+            }
+            next => next,
+        };
     }
+    let seconds = n as f64 / FPS as f64;
     let payload = held("bytes");
     max_seen = max_seen.max(payload);
     let after = Resident::now();
     let frames = held("frames");
     Record::new("memory")
         .s("sink", args.sink.name())
-        .s("format", input.format_name())
+        .s("format", &stream_format(&caps))
         .n("ring_s", args.ring_seconds)
         .n("fed_s", seconds)
         .n("max_bytes", args.max_bytes as f64)

@@ -9,7 +9,7 @@ use crate::baselines::{self, Method};
 use crate::feed::{Feed, Sink, HUGE_BYTES};
 use crate::input::{Input, InputArgs};
 use crate::record::Record;
-use crate::timeline::{frames_in, looped, FPS};
+use crate::timeline::{frames_in, looped};
 use crate::Result;
 
 #[derive(clap::Args)]
@@ -41,22 +41,16 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let input = Input::from_args(&args.input, None)?;
+    let input = Input::load(&args.input, None)?;
     std::fs::create_dir_all(&args.dir).map_err(|e| e.to_string())?;
-    let payloads = input.load_payloads()?;
-    let buffers = looped(&input, &payloads, frames_in(args.ring_seconds + 2.0));
-    let feed = Feed::new(
-        Sink::Replayring,
-        args.ring_seconds,
-        HUGE_BYTES,
-        &input.caps(),
-    )?;
+    let buffers = looped(&input.frames, frames_in(args.ring_seconds + 2.0));
+    let feed = Feed::new(Sink::Replayring, args.ring_seconds, HUGE_BYTES, &input.caps)?;
     for b in &buffers {
         feed.push(b.clone())?;
     }
     let ring_bytes = feed.stat("bytes");
-    let mbps = input.bytes() as f64 * 8.0 / (input.frames.len() as f64 / FPS as f64) / 1e6;
-    let contiguous = baselines::contiguous_payload(&payloads, ring_bytes + (32 << 20));
+    let mbps = input.bytes() as f64 * 8.0 / input.seconds() / 1e6;
+    let contiguous = baselines::contiguous_payload(&input.frames, ring_bytes + (32 << 20));
 
     let mut methods = vec![Method::Ring, Method::Copy];
     if let Some(mp4) = &args.mp4 {
@@ -119,7 +113,7 @@ pub fn run(args: &Args) -> Result<()> {
         for (method, seconds) in results {
             Record::new("save")
                 .s("label", &args.label)
-                .s("format", input.format_name())
+                .s("format", &input.format_name())
                 .s("target", &args.target)
                 .s("method", method.name())
                 .n("ring_s", args.ring_seconds)

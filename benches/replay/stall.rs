@@ -62,9 +62,8 @@ fn worst(log: &[Arrival], from: f64, to: f64) -> Worst {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let input = Input::from_args(&args.input, None)?;
+    let input = Input::load(&args.input, None)?;
     std::fs::create_dir_all(&args.dir).map_err(|e| e.to_string())?;
-    let payloads = Arc::new(input.load_payloads()?);
     let input = Arc::new(input);
     for run in 0..args.runs {
         let prefill = frames_in(args.ring_seconds + 2.0);
@@ -72,9 +71,9 @@ pub fn run(args: &Args) -> Result<()> {
             Sink::Replayring,
             args.ring_seconds,
             HUGE_BYTES,
-            &input.caps(),
+            &input.caps,
         )?);
-        for b in looped(&input, &payloads, prefill) {
+        for b in looped(&input.frames, prefill) {
             feed.push(b)?;
         }
         // Live: frame n is due at start + (n - prefill) / 60 s; it is allocated and pushed then.
@@ -82,13 +81,7 @@ pub fn run(args: &Args) -> Result<()> {
         let log: Arc<Mutex<Vec<Arrival>>> = Arc::default();
         let start = Instant::now();
         let pusher = {
-            let (feed, stop, log, input, payloads) = (
-                feed.clone(),
-                stop.clone(),
-                log.clone(),
-                input.clone(),
-                payloads.clone(),
-            );
+            let (feed, stop, log, input) = (feed.clone(), stop.clone(), log.clone(), input.clone());
             std::thread::spawn(move || -> Result<()> {
                 let mut n = prefill;
                 while !stop.load(Ordering::Relaxed) {
@@ -97,7 +90,7 @@ pub fn run(args: &Args) -> Result<()> {
                         std::thread::sleep(wait);
                     }
                     let pushed = start.elapsed().as_secs_f64();
-                    feed.push(fresh(&input, &payloads, n))?;
+                    feed.push(fresh(&input.frames, n))?;
                     let done = start.elapsed().as_secs_f64();
                     log.lock().unwrap().push(Arrival {
                         due: due.as_secs_f64(),
@@ -123,7 +116,7 @@ pub fn run(args: &Args) -> Result<()> {
         let during = worst(&log, save_start, save_end);
         Record::new("stall")
             .s("target", &args.target)
-            .s("format", input.format_name())
+            .s("format", &input.format_name())
             .n("run", run as f64)
             .n("save_seconds", save_end - save_start)
             .n("bytes", bytes as f64)

@@ -33,10 +33,9 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let input = Input::from_args(&args.input, args.max_frames)?;
+    let input = Input::load(&args.input, args.max_frames)?;
     let warm = frames_in(args.warm_seconds);
-    let payloads = input.load_payloads()?;
-    let buffers = looped(&input, &payloads, payloads.len() * args.loops);
+    let buffers = looped(&input.frames, input.frames.len() * args.loops);
     if warm >= buffers.len() {
         return Err("warm-up longer than the input".into());
     }
@@ -45,7 +44,7 @@ pub fn run(args: &Args) -> Result<()> {
         let mut per_run: Vec<(Sink, f64)> = Vec::new();
         for k in 0..args.sinks.len() {
             let sink = args.sinks[(k + run) % args.sinks.len()];
-            let feed = Feed::new(sink, args.ring_seconds, HUGE_BYTES, &input.caps())?;
+            let feed = Feed::new(sink, args.ring_seconds, HUGE_BYTES, &input.caps)?;
             for b in &buffers[..warm] {
                 feed.push(b.clone())?;
             }
@@ -57,7 +56,7 @@ pub fn run(args: &Args) -> Result<()> {
             let cpu = u1.cpu - u0.cpu;
             per_run.push((sink, cpu));
             Record::new("steady")
-                .s("format", input.format_name())
+                .s("format", &input.format_name())
                 .s("sink", sink.name())
                 .n("run", run as f64)
                 .n("frames", measured)
@@ -72,7 +71,7 @@ pub fn run(args: &Args) -> Result<()> {
         let Some(fake) = fake else { continue };
         for (sink, cpu) in per_run.iter().filter(|p| p.0 != Sink::Fakesink) {
             Record::new("steady-ratio")
-                .s("format", input.format_name())
+                .s("format", &input.format_name())
                 .s("sink", sink.name())
                 .n("run", run as f64)
                 .n("ratio", cpu / fake)
