@@ -1,8 +1,9 @@
 #!/bin/sh
 # Generates the benchmark input once and caches it under target/bench-input/ (git-ignored).
-# 1080p60 (HEVC: 720p60), GOP 120 (2 s), no B-frames, Annex B with access-unit delimiters (the bench splits
-# access units at AUDs, so it needs no parser). Content: testsrc2 with temporal noise so the
-# encoder really spends the bitrate.
+# 1080p60 (HEVC: 720p60), GOP 120 (2 s), no B-frames, Annex B. The bench parses it with
+# h264parse/h265parse into avc/hvc1 access units; the access-unit delimiters (aud=1) are no
+# longer needed for that but stay, so the input is the same as in earlier runs. Content:
+# testsrc2 with temporal noise so the encoder really spends the bitrate.
 set -eu
 cd "$(dirname "$0")/.."
 OUT=target/bench-input

@@ -67,14 +67,12 @@ def main():
     methods = ["ring", "copy", "ffmpeg-faststart", "ffmpeg-concat", "mp4mux-faststart"]
     bars = {}
     for label, name in (("main", "H.264 15 Mbps, 120 s"), ("hevc", "HEVC 15 Mbps, 120 s, 720p")):
-        for fmt in ("avc", "hvc1", "byte-stream"):
+        for fmt in ("avc", "hvc1"):
             for target in ("tmpfs", "disk"):
                 for m in methods:
                     rs = sel(rows, bench="save", label=label, target=target, method=m, format=fmt)
                     if not rs:
                         continue
-                    if m.startswith("ffmpeg") and fmt == "byte-stream":
-                        continue  # FFmpeg reads the same MP4 whatever the ring's format: shown once
                     secs = med([r["seconds"] for r in rs])
                     ratio = med([r["ratio_to_copy"] for r in rs])
                     mbs = rs[0]["bytes"] / secs / 1e6 if secs else float("nan")
@@ -143,39 +141,24 @@ def main():
         fig.savefig(os.path.join(figdir, "save-curves.png"), dpi=90)
         md.append("![save curves](benchmarks/save-curves.png)\n")
 
-    sc = sel(rows, bench="scan")
-    if sc:
-        md.append("### Where a byte-stream save's extra time goes\n")
-        md.append("The save's planning pass (`codec::plan_sample` on every frame of the 120 s ring, as "
-                  "`clip_writer::plan_samples` does before writing) timed alone, against a prototype that "
-                  "finds start codes with `memchr`, a plain read of every byte, and the same pass on the "
-                  "avc form of the same frames. Same process, same payloads.\n")
-        md.append("| pass over 227 MB | seconds | GB/s |")
-        md.append("|---|---|---|")
-        for key, name in (("plan_s", "`plan_sample`, byte-stream (today)"), ("memchr_s", "start codes found with `memchr` (prototype)"),
-                          ("read_s", "plain read of every byte (floor)"), ("plan_avc_s", "`plan_sample`, avc (4-byte lengths)")):
-            t = med([r[key] for r in sc])
-            md.append(f"| {name} | {t:.4f} | {sc[0]['bytes'] / t / 1e9:.1f} |")
-        md.append("")
-
     # ---------------------------------------------------------------- 2. steady state
     md.append("## 2. Streaming-thread cost per frame\n")
     st = sel(rows, bench="steady")
     if st:
         md.append(
-            "Pre-encoded frames (15 Mbps, 120 s looped 5x, already in RAM) are pushed straight into the "
+            "Pre-encoded frames (15 Mbps, 120 s looped 5x, already in RAM as h264parse outputs them) are pushed straight into the "
             "sink pad from the bench thread as fast as possible; a 10 s ring is warmed for 20 s, so "
             "every measured frame also evicts. The pipeline is only the sink, so the ratio is the "
             "sink's own cost against `fakesink sync=false`'s. CPU is the process's (user + system). "
             "The reference, gst-plugins-rs `gopbuffer` (crate `gst-plugin-gopbuffer` 0.15, "
             "`minimum-duration` and `max-size-time` both at the ring's 10 s so that it holds a full "
             "ring, followed by a `fakesink` that receives each GOP it drops), is fed the same "
-            "frames in the same runs; it takes avc only. The ratio is the median of per-run ratios (sinks "
+            "frames in the same runs. The ratio is the median of per-run ratios (sinks "
             "run back to back, order rotating), not the ratio of the medians.\n")
         md.append("| format | sink | CPU ns/frame | thread ns/frame | ratio to fakesink |")
         md.append("|---|---|---|---|---|")
         ratios = sel(rows, bench="steady-ratio")
-        for fmt in ("avc", "byte-stream"):
+        for fmt in ("avc",):
             fake_ns = med([r["cpu_ns_per_frame"] for r in sel(st, sink="fakesink", format=fmt)])
             for sink in ("fakesink", "replayring", "gopbuffer"):
                 rs = sel(st, sink=sink, format=fmt)
@@ -200,7 +183,7 @@ def main():
                   "`--toggle-collect=*measured_pushes*`; 5 s ring warmed 10 s):\n")
         md.append("| format | `fakesink` | `replayring` | ratio | `gopbuffer ! fakesink` (reference) | ratio |")
         md.append("|---|---|---|---|---|---|")
-        for fmt in ("avc", "byte-stream"):
+        for fmt in ("avc",):
             ipf = {}
             for sink in ("fakesink", "replayring", "gopbuffer"):
                 rs = sel(cg, sink=sink, format=fmt)
@@ -209,7 +192,7 @@ def main():
             if "fakesink" in ipf and "replayring" in ipf:
                 r = ipf["replayring"] / ipf["fakesink"]
                 gop = (f"{ipf['gopbuffer']:.0f} | {ipf['gopbuffer'] / ipf['fakesink']:.2f}x"
-                       if "gopbuffer" in ipf else "n/a (avc only) | ")
+                       if "gopbuffer" in ipf else "n/a | ")
                 md.append(f"| {fmt} | {ipf['fakesink']:.0f} | {ipf['replayring']:.0f} | {r:.2f}x | {gop} |")
                 summary.append((f"2. instructions/frame (callgrind), {fmt}", "<= 1.05x fakesink",
                                 f"{r:.2f}x ({ipf['replayring']:.0f} vs {ipf['fakesink']:.0f})", verdict(r <= 1.05)))
@@ -249,18 +232,19 @@ def main():
     mem = sel(rows, bench="memory")
     if mem:
         md.append("## 3. Memory\n")
-        md.append("One process per run (byte-stream); each frame is read from the file into a buffer of its own, so "
-                  "the ring's buffers are the only copy of the payload. Target: VmRSS <= 1.02 x payload "
-                  "+ 16 MiB (the whole process, GStreamer included). The reference, `gopbuffer ! fakesink` "
-                  "(`minimum-duration` = `max-size-time` = the ring), takes avc only, so it and a `replayring` "
-                  "fed the same way are also run with each frame converted to avc into a new buffer as it "
-                  "is read; gopbuffer's payload is what went in minus what came out of its source pad.\n")
+        md.append("One process per run; the file is parsed in the same process (`filesrc ! h264parse ! appsink`) "
+                  "and each access unit is pushed into the sink as the parser hands it out, so the ring's "
+                  "buffers are the only copy of the payload (the parser pipeline counts in the RSS, as it would "
+                  "in a real pipeline). Target: VmRSS <= 1.02 x payload + 16 MiB (the whole process, GStreamer "
+                  "included). The reference, `gopbuffer ! fakesink` (`minimum-duration` = `max-size-time` = "
+                  "the ring), is fed the same way; its payload is what went in minus what came out of its "
+                  "source pad.\n")
         md.append("| sink | format | ring | max-bytes | payload MiB | max payload seen MiB | VmRSS MiB | limit MiB | anon growth / payload |")
         md.append("|---|---|---|---|---|---|---|---|---|")
-        keys = {(r.get("sink", "replayring"), r.get("format", "byte-stream"), r["ring_s"], r["max_bytes"]) for r in mem}
+        keys = {(r["sink"], r["format"], r["ring_s"], r["max_bytes"]) for r in mem if r.get("format") in ("avc", "hvc1")}
         order = {"replayring": 0, "gopbuffer": 1}
-        for sink, fmt, ring_s, mb in sorted(keys, key=lambda k: (k[1] != "byte-stream", -k[2], k[3], order.get(k[0], 2))):
-            rs = [r for r in mem if r.get("sink", "replayring") == sink and r.get("format", "byte-stream") == fmt
+        for sink, fmt, ring_s, mb in sorted(keys, key=lambda k: (-k[2], k[3], order.get(k[0], 2))):
+            rs = [r for r in mem if r["sink"] == sink and r["format"] == fmt
                   and r["ring_s"] == ring_s and r["max_bytes"] == mb]
             payload = med([r["payload"] for r in rs])
             rss = med([r["rss"] for r in rs])
@@ -271,11 +255,9 @@ def main():
             md.append(f"| {name} | {fmt} | {ring_s:g} s | {mbs} | {payload / MIB:.1f} | {seen / MIB:.2f} | {rss / MIB:.1f} | "
                       f"{limit / MIB:.1f} | {med([r['anon_growth_ratio'] for r in rs]):.3f} |")
             if sink == "gopbuffer":
-                summary.append((f"3. RSS, {ring_s:g} s, gopbuffer (avc, reference)", "(reference)",
+                summary.append((f"3. RSS, {ring_s:g} s, gopbuffer (reference)", "(reference)",
                                 f"{rss / MIB:.1f} MiB, limit {limit / MIB:.1f} MiB ({payload / MIB:.1f} MiB payload)", ""))
                 continue
-            if fmt != "byte-stream":
-                continue  # the same-feed control for gopbuffer: in the table, not the summary
             summary.append((f"3. RSS, {ring_s:g} s ring, max-bytes {mbs}", "<= 1.02x payload + 16 MiB",
                             f"{rss / MIB:.1f} MiB vs {limit / MIB:.1f} MiB", verdict(rss <= limit)))
             if mb < 2**39:
@@ -364,7 +346,8 @@ def main():
         "The machine was shared with other work while this ran, so absolute times are noisy; every "
         "comparison is a ratio of measurements taken in the same run, and every figure is a median "
         "over runs. Input: `benches/gen-input.sh` (testsrc2 with temporal noise, x264 ultrafast, "
-        "1080p60, GOP 120, no B-frames, Annex B byte-stream; HEVC: x265 ultrafast, 720p60, 120 s, same GOP, 15 Mbps).",
+        "1080p60, GOP 120, no B-frames; HEVC: x265 ultrafast, 720p60, 120 s, same GOP, 15 Mbps), parsed once "
+        "by `h264parse`/`h265parse` into avc/hvc1 access units, as `replayring` receives them behind a parser.",
         "",
         "Raw results: `target/bench-results/results.jsonl`; to re-run: `benches/run.sh` "
         "(`--quick` for fewer runs and sizes).",

@@ -6,7 +6,7 @@
 #   benches/run.sh --quick    # fewer runs and sizes (a few minutes), same table
 #
 # Generates the input once (target/bench-input/, git-ignored), builds the bench driver
-# (benches/replay.rs, release), runs every measurement with the comparisons taken in the
+# (benches/replay/, release), runs every measurement with the comparisons taken in the
 # same process or the same run, writes the raw results to target/bench-results/results.jsonl,
 # then benches/report.py prints the table and writes docs/benchmarks.md and docs/benchmarks/*.png.
 # Needs: ffmpeg (libx264, libx265), GStreamer 1.22 with x264/x265 and good plugins, valgrind,
@@ -55,80 +55,66 @@ machine() {
 machine
 
 step "1. save latency, full 120 s ring at 15 Mbps, against copy / FFmpeg / mp4mux"
-# avc/hvc1 is what h264parse/h265parse negotiate with replayring (its caps list them first);
-# byte-stream is what the encoders output when no parser converts it.
+# The bench hands replayring what h264parse/h265parse negotiate with it: avc/hvc1.
 for T in tmpfs disk; do
     D=$TMPFS; [ $T = disk ] && D=$DISK
-    for F in avc byte-stream; do
-        "$BIN" save --input $H264 --format $F --dir "$D" --target $T --label main \
-            --ring-seconds 120 --runs $RUNS --mp4 $IN/h264_15M_120s.mp4 \
-            --concat $IN/seg/list.txt --mp4mux 1 >>"$OUT"
-        "$BIN" save --input $IN/hevc_15M_120s.h265 --size 1280x720 --format $F --dir "$D" \
-            --target $T --label hevc --ring-seconds 120 --runs $RUNS --mp4mux 1 >>"$OUT"
-    done
+    "$BIN" save --input $H264 --dir "$D" --target $T --label main --ring-seconds 120 \
+        --runs $RUNS --mp4 $IN/h264_15M_120s.mp4 --concat $IN/seg/list.txt --mp4mux >>"$OUT"
+    "$BIN" save --input $IN/hevc_15M_120s.h265 --dir "$D" --target $T --label hevc \
+        --ring-seconds 120 --runs $RUNS --mp4mux >>"$OUT"
 done
-step "1b. save latency over ring sizes and bitrates (avc)"
+step "1b. save latency over ring sizes and bitrates"
 for T in tmpfs disk; do
     D=$TMPFS; [ $T = disk ] && D=$DISK
     for S in $SIZES; do
-        "$BIN" save --input $H264 --format avc --dir "$D" --target $T --label size \
+        "$BIN" save --input $H264 --dir "$D" --target $T --label size \
             --ring-seconds $S --runs 3 >>"$OUT"
     done
     for R in $RATES; do
-        "$BIN" save --input $IN/h264_${R}M_20s.h264 --format avc --dir "$D" --target $T \
+        "$BIN" save --input $IN/h264_${R}M_20s.h264 --dir "$D" --target $T \
             --label rate --ring-seconds 120 --runs 3 >>"$OUT"
     done
 done
-step "1c. where the byte-stream save time goes: the start-code scan"
-"$BIN" scan --input $H264 --runs $RUNS >>"$OUT"
 
 step "2. streaming-thread cost per frame in steady state (10 s ring fed 120 s)"
-# gst-plugins-rs gopbuffer (+ fakesink) is the reference; it takes avc only.
-for F in avc byte-stream; do
-    SINKS=fakesink,replayring; [ $F = avc ] && SINKS=fakesink,replayring,gopbuffer
-    "$BIN" steady --input $H264 --format $F --sinks $SINKS --ring-seconds 10 --warm-seconds 20 \
-        --loops 5 --runs $STEADY_RUNS >>"$OUT"
-done
+# gst-plugins-rs gopbuffer (+ fakesink) is the reference.
+"$BIN" steady --input $H264 --sinks fakesink,replayring,gopbuffer --ring-seconds 10 \
+    --warm-seconds 20 --loops 5 --runs $STEADY_RUNS >>"$OUT"
 step "2b. the same under callgrind (instructions per frame)"
-for F in avc byte-stream; do
-    SINKS="fakesink replayring"; [ $F = avc ] && SINKS="fakesink replayring gopbuffer"
-    for SINK in $SINKS; do
-        # Only the measured pushes are counted (frames - 600 warm-up frames).
-        valgrind --tool=callgrind --toggle-collect='*measured_pushes*' \
-            --callgrind-out-file=$RES/callgrind.$F.$SINK.out "$BIN" steady --input $H264 \
-            --format $F --max-frames $CG_FRAMES --sinks $SINK --ring-seconds 5 \
-            --warm-seconds 10 --runs 1 >/dev/null 2>$RES/callgrind.$F.$SINK.log
-        IR=$(sed -n 's/^summary: //p' $RES/callgrind.$F.$SINK.out)
-        echo "{\"bench\": \"callgrind\", \"format\": \"$F\", \"sink\": \"$SINK\", \"frames\": $((CG_FRAMES - 600)), \"ir\": $IR}" >>"$OUT"
-    done
+for SINK in fakesink replayring gopbuffer; do
+    # Only the measured pushes are counted (frames - 600 warm-up frames).
+    valgrind --tool=callgrind --toggle-collect='*measured_pushes*' \
+        --callgrind-out-file=$RES/callgrind.$SINK.out "$BIN" steady --input $H264 \
+        --max-frames $CG_FRAMES --sinks $SINK --ring-seconds 5 \
+        --warm-seconds 10 --runs 1 >/dev/null 2>$RES/callgrind.$SINK.log
+    IR=$(sed -n 's/^summary: //p' $RES/callgrind.$SINK.out)
+    echo "{\"bench\": \"callgrind\", \"format\": \"avc\", \"sink\": \"$SINK\", \"frames\": $((CG_FRAMES - 600)), \"ir\": $IR}" >>"$OUT"
 done
 step "2c. filling an empty ring with freshly allocated frames (one process per run)"
 for i in $(seq $FILL_RUNS); do
-    "$BIN" fill --input $H264 --format avc --sink fakesink --ring-seconds 10 >>"$OUT"
-    "$BIN" fill --input $H264 --format avc --sink replayring --ring-seconds 150 >>"$OUT"
-    "$BIN" fill --input $H264 --format avc --sink replayring --ring-seconds 10 >>"$OUT"
+    "$BIN" fill --input $H264 --sink fakesink --ring-seconds 10 >>"$OUT"
+    "$BIN" fill --input $H264 --sink replayring --ring-seconds 150 >>"$OUT"
+    "$BIN" fill --input $H264 --sink replayring --ring-seconds 10 >>"$OUT"
 done
 
-step "3. memory with a full ring; max-bytes; gopbuffer (avc) and replayring fed the same way"
+step "3. memory with a full ring; max-bytes; gopbuffer fed the same way"
 for i in $(seq $MEM_RUNS); do
-    "$BIN" memory --input $H264 --ring-seconds 120 >>"$OUT"
-    "$BIN" memory --input $H264 --ring-seconds 60 >>"$OUT"
-    "$BIN" memory --input $H264 --ring-seconds 120 --max-bytes 104857600 >>"$OUT"
     for S in 120 60; do
-        "$BIN" memory --input $H264 --format avc --sink gopbuffer --ring-seconds $S >>"$OUT"
-        "$BIN" memory --input $H264 --format avc --sink replayring --ring-seconds $S >>"$OUT"
+        "$BIN" memory --input $H264 --sink replayring --ring-seconds $S >>"$OUT"
+        "$BIN" memory --input $H264 --sink gopbuffer --ring-seconds $S >>"$OUT"
     done
+    "$BIN" memory --input $H264 --ring-seconds 120 --max-bytes 104857600 >>"$OUT"
 done
 
 step "4. stalls: live 60 fps while a full-ring save runs"
-"$BIN" stall --input $H264 --format avc --dir "$TMPFS" --target tmpfs --runs $STALL_RUNS >>"$OUT"
-"$BIN" stall --input $H264 --format avc --dir "$DISK" --target disk --runs $STALL_RUNS >>"$OUT"
+"$BIN" stall --input $H264 --dir "$TMPFS" --target tmpfs --runs $STALL_RUNS >>"$OUT"
+"$BIN" stall --input $H264 --dir "$DISK" --target disk --runs $STALL_RUNS >>"$OUT"
 
 step "5. $MANY_RINGS rings of 8 Mbps x 120 s in one process, fed in real time"
 for i in $(seq $MANY_RUNS); do
-    "$BIN" many --input $IN/h264_8M_20s.h264 --format avc --sink fakesink --rings $MANY_RINGS \
+    "$BIN" many --input $IN/h264_8M_20s.h264 --sink fakesink --rings $MANY_RINGS \
         --ring-seconds 120 --live-seconds $MANY_LIVE >>"$OUT"
-    "$BIN" many --input $IN/h264_8M_20s.h264 --format avc --sink replayring --rings $MANY_RINGS \
+    "$BIN" many --input $IN/h264_8M_20s.h264 --sink replayring --rings $MANY_RINGS \
         --ring-seconds 120 --live-seconds $MANY_LIVE >>"$OUT"
 done
 
