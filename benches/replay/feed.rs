@@ -142,11 +142,17 @@ impl Feed {
             if s.get::<String>("id").ok().as_deref() != Some(&id) {
                 continue;
             }
-            if s.name() == "replay-saved" {
-                let path = PathBuf::from(s.get::<String>("location").unwrap());
-                return Ok((path, s.get::<u64>("bytes").unwrap_or(0)));
+            match s.name().as_str() {
+                "replay-saved" => {
+                    let path = PathBuf::from(s.get::<String>("location").unwrap());
+                    return Ok((path, s.get::<u64>("bytes").unwrap_or(0)));
+                }
+                "replay-failed" => {
+                    return Err(format!("save failed: {:?}", s.get::<String>("error")))
+                }
+                // replay-writing: the file is on its way.
+                _ => {}
             }
-            return Err(format!("save failed: {:?}", s.get::<String>("error")));
         }
     }
 }

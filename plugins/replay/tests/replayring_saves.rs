@@ -7,6 +7,51 @@ use common::*;
 use gst::prelude::*;
 use std::path::Path;
 
+/// `sha256sum`'s hash of a file: a tool of its own, not the plugin's code.
+fn sha256sum(path: &Path) -> String {
+    require_tool("sha256sum");
+    let output = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_hashed_save_reports_the_sha256_of_its_file_and_announces_its_writing() {
+    require_element("x264enc");
+    let dir = TestDir::new("sha256");
+    let clip = dir.join("clip.mp4");
+    let pipeline = parse(&format!(
+        "videotestsrc num-buffers=150 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 \
+         ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse \
+         ! replayring name=ring sha256=true save-on-eos=true location=\"{}\" \
+         audiotestsrc num-buffers=235 ! audio/x-raw,rate=48000,channels=2 ! avenc_aac ! aacparse \
+         ! ring.audio_0",
+        clip.display()
+    ));
+    let messages = run_to_eos(&pipeline);
+    let names: Vec<&str> = messages
+        .iter()
+        .map(|m| m.name().as_str())
+        .filter(|name| name.starts_with("replay-"))
+        .collect();
+    assert_eq!(names, ["replay-writing", "replay-saved"]);
+    let (writing, saved) = (&messages[0], replay_messages(&messages, "replay-saved")[0]);
+    assert_eq!(get_str(writing, "id"), get_str(saved, "id"));
+    assert_eq!(get_str(writing, "location"), clip.to_string_lossy());
+    let size = std::fs::metadata(&clip).unwrap().len();
+    assert_eq!(get_u64(writing, "bytes"), size);
+    assert_eq!(get_u64(saved, "bytes"), size);
+    assert_eq!(saved.get::<u32>("audio-tracks").unwrap(), 1);
+    assert_eq!(get_str(saved, "sha256"), sha256sum(&clip));
+}
+
 #[test]
 fn h264_save_on_eos_keeps_the_last_max_duration_exactly() {
     require_element("x264enc");
@@ -38,6 +83,7 @@ fn h264_save_on_eos_keeps_the_last_max_duration_exactly() {
     );
     assert!(get_u64(saved, "latency") > 0);
     assert!(get_str(saved, "id").starts_with("ring-"));
+    assert!(!saved.has_field("sha256"), "hashing is off by default");
 
     let (reference_hashes, _) = decoded_frame_hashes(&reference);
     assert_eq!(reference_hashes.len(), 1200);

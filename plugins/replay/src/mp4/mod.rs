@@ -5,7 +5,8 @@
 //! sample entries, sample tables) and supplies the sample bytes; this module
 //! lays out `ftyp`, `moov` and `mdat`.
 //!
-//! * [`write_faststart`] writes `moov` before `mdat` in one sequential pass.
+//! * [`FaststartPlan`] lays out `moov` before `mdat` so a file is written in one sequential
+//!   pass; [`write_faststart`] writes one through a callback per sample.
 //! * [`StreamingWriter`] appends samples and writes `moov` at the end.
 //! * [`build_moov`] and [`ftyp`] are the builders both share.
 
@@ -21,4 +22,4 @@ pub use audio::{AudioCodecConfig, AudioEntryError, AudioSampleEntry, OpusConfig,
 pub use movie::{
     build_moov, ftyp, Edit, Movie, MovieError, Sample, SampleEntry, Track, VideoSampleEntry,
 };
-pub use write::{mdat_header, write_faststart, StreamingWriter};
+pub use write::{mdat_header, write_faststart, FaststartPlan, StreamingWriter};

@@ -39,44 +39,75 @@ pub fn mdat_header(payload_len: u64) -> Vec<u8> {
 // Faststart: ftyp, moov, mdat in one pass.
 // ---------------------------------------------------------------------------
 
+/// The layout of a file written as `ftyp`, `moov`, then `mdat`: every byte before the first
+/// sample (the header), then the samples of all tracks interleaved in chunks by decode time
+/// (about 0.5 s of each track per chunk; for one track, in order).
+///
+/// The header is built from the sample table alone, before any sample byte is read, so the
+/// file can be written in one sequential pass from wherever the samples already are.
+#[derive(Debug)]
+pub struct FaststartPlan {
+    /// `ftyp`, `moov` and the `mdat` header.
+    pub header: Vec<u8>,
+    runs: Vec<ChunkRun>,
+    payload_len: u64,
+}
+
+impl FaststartPlan {
+    /// An invalid movie (see [`Movie::validate`]) fails with [`io::ErrorKind::InvalidInput`].
+    pub fn new(movie: &Movie) -> io::Result<FaststartPlan> {
+        movie.validate()?;
+        let layout = InterleavedLayout::plan(movie);
+        let ftyp = ftyp();
+        let mdat_header = mdat_header(layout.payload_len);
+        let moov = build_moov_before_mdat(movie, &layout, len_u64(&ftyp) + len_u64(&mdat_header))?;
+        Ok(FaststartPlan {
+            header: [ftyp, moov, mdat_header].concat(),
+            runs: layout.runs,
+            payload_len: layout.payload_len,
+        })
+    }
+
+    /// Bytes in the file.
+    pub fn file_len(&self) -> u64 {
+        len_u64(&self.header) + self.payload_len
+    }
+
+    /// `(track, sample)` in the order their bytes follow the header.
+    pub fn samples(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|run| run.samples.clone().map(move |sample| (run.track, sample)))
+    }
+}
+
 /// Writes `ftyp`, `moov`, then `mdat` in one sequential pass (no seeking; `out` may be a pipe).
 ///
 /// `write_sample(out, track_index, sample_index)` must write exactly that
 /// sample's `size` bytes; the writer counts them and fails with
-/// [`io::ErrorKind::InvalidData`] otherwise. Samples of several tracks are
-/// interleaved in chunks by decode time (about 0.5 s of each track per chunk);
-/// for one track, samples are written in order. Returns the number of bytes
-/// written. An invalid movie (see [`Movie::validate`]) fails with
-/// [`io::ErrorKind::InvalidInput`] before anything is written.
+/// [`io::ErrorKind::InvalidData`] otherwise. Samples are written in the order of
+/// [`FaststartPlan::samples`]. Returns the number of bytes written. An invalid movie (see
+/// [`Movie::validate`]) fails with [`io::ErrorKind::InvalidInput`] before anything is
+/// written.
 pub fn write_faststart<W: Write>(
     out: &mut W,
     movie: &Movie,
     mut write_sample: impl FnMut(&mut dyn Write, usize, usize) -> io::Result<()>,
 ) -> io::Result<u64> {
-    movie.validate()?;
-    let layout = InterleavedLayout::plan(movie);
-    let ftyp = ftyp();
-    let mdat_header = mdat_header(layout.payload_len);
-    let moov = build_moov_before_mdat(movie, &layout, len_u64(&ftyp) + len_u64(&mdat_header))?;
-
-    out.write_all(&ftyp)?;
-    out.write_all(&moov)?;
-    out.write_all(&mdat_header)?;
-    for run in &layout.runs {
-        let samples = &movie.tracks[run.track].samples;
-        for sample_index in run.samples.clone() {
-            let mut sink = SampleSink {
-                out: &mut *out,
-                track: run.track,
-                sample: sample_index,
-                remaining: u64::from(samples[sample_index].size),
-            };
-            write_sample(&mut sink, run.track, sample_index)?;
-            sink.check_complete()?;
-        }
+    let plan = FaststartPlan::new(movie)?;
+    out.write_all(&plan.header)?;
+    for (track, sample) in plan.samples() {
+        let mut sink = SampleSink {
+            out: &mut *out,
+            track,
+            sample,
+            remaining: u64::from(movie.tracks[track].samples[sample].size),
+        };
+        write_sample(&mut sink, track, sample)?;
+        sink.check_complete()?;
     }
     out.flush()?;
-    Ok(len_u64(&ftyp) + len_u64(&moov) + len_u64(&mdat_header) + layout.payload_len)
+    Ok(plan.file_len())
 }
 
 fn len_u64(bytes: &[u8]) -> u64 {

@@ -12,13 +12,13 @@ use gst::subclass::prelude::*;
 use super::buffers::{self, DetachedBuffer};
 use super::settings::{
     Settings, DEFAULT_CLEAR_ON_SAVE, DEFAULT_LOCATION, DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION,
-    DEFAULT_POST_ROLL, DEFAULT_SAVE_ON_EOS,
+    DEFAULT_POST_ROLL, DEFAULT_SAVE_ON_EOS, DEFAULT_SHA256,
 };
 use super::state::{PadStream, State};
 use super::stats::{self, ElementCounters};
 use crate::audio_format::{self, AudioFormat};
 use crate::save::job::SaveOutcome;
-use crate::save::queue::{Reporter, SaveQueue};
+use crate::save::queue::{Reporter, SaveEvent, SaveQueue};
 use crate::save::request::{SaveRequest, REQUEST_STRUCTURE};
 use crate::stream_format::{self, StreamFormat};
 
@@ -99,12 +99,30 @@ impl ReplayRing {
         self.saves.get().expect("set in constructed")
     }
 
-    /// Posts each save's outcome as `replay-saved` or `replay-failed`.
+    /// Posts what saves report: `replay-writing`, then `replay-saved` or `replay-failed`.
     fn reporter(&self) -> Reporter {
         let element = self.obj().downgrade();
-        Box::new(move |outcome: SaveOutcome| {
+        Box::new(move |event: SaveEvent| {
             let Some(element) = element.upgrade() else {
                 return;
+            };
+            let outcome = match event {
+                SaveEvent::Writing(writing) => {
+                    gst::debug!(
+                        CAT,
+                        obj = element,
+                        "writing {} to {}",
+                        writing.id,
+                        writing.location
+                    );
+                    let _ = element.post_message(
+                        gst::message::Element::builder(writing.into_structure())
+                            .src(&element)
+                            .build(),
+                    );
+                    return;
+                }
+                SaveEvent::Done(outcome) => outcome,
             };
             match &outcome {
                 SaveOutcome::Saved(saved) => {
@@ -608,6 +626,16 @@ impl ObjectImpl for ReplayRing {
                     .default_value(DEFAULT_CLEAR_ON_SAVE)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("sha256")
+                    .nick("SHA-256")
+                    .blurb(
+                        "Compute the SHA-256 of each saved file from the bytes as they are written (on a \
+                         second thread, so it costs time only when hashing is slower than the disk) and \
+                         report it as sha256 (lower-case hex) in replay-saved",
+                    )
+                    .default_value(DEFAULT_SHA256)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb(
@@ -702,6 +730,7 @@ impl ObjectImpl for ReplayRing {
             "save-on-eos" => settings.save_on_eos = value.get().expect("type checked upstream"),
             "post-roll" => settings.post_roll = value.get().expect("type checked upstream"),
             "clear-on-save" => settings.clear_on_save = value.get().expect("type checked upstream"),
+            "sha256" => settings.sha256 = value.get().expect("type checked upstream"),
             other => unreachable!("unknown property {other}"),
         }
     }
@@ -718,6 +747,7 @@ impl ObjectImpl for ReplayRing {
                     "save-on-eos" => settings.save_on_eos.to_value(),
                     "post-roll" => settings.post_roll.to_value(),
                     "clear-on-save" => settings.clear_on_save.to_value(),
+                    "sha256" => settings.sha256.to_value(),
                     other => unreachable!("unknown property {other}"),
                 }
             }

@@ -9,6 +9,7 @@ pub const DEFAULT_LOCATION: &str = "replay-%Y%m%d-%H%M%S.mp4";
 pub const DEFAULT_SAVE_ON_EOS: bool = false;
 pub const DEFAULT_POST_ROLL: u64 = 0;
 pub const DEFAULT_CLEAR_ON_SAVE: bool = false;
+pub const DEFAULT_SHA256: bool = false;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -18,6 +19,7 @@ pub struct Settings {
     pub save_on_eos: bool,
     pub post_roll: u64,
     pub clear_on_save: bool,
+    pub sha256: bool,
 }
 
 impl Default for Settings {
@@ -29,6 +31,7 @@ impl Default for Settings {
             save_on_eos: DEFAULT_SAVE_ON_EOS,
             post_roll: DEFAULT_POST_ROLL,
             clear_on_save: DEFAULT_CLEAR_ON_SAVE,
+            sha256: DEFAULT_SHA256,
         }
     }
 }

@@ -219,6 +219,7 @@ impl State {
                 window,
                 snapshot,
                 requested_at,
+                sha256: settings.sha256,
             },
             clear: request.clear,
             requested_at_stream_time: now,

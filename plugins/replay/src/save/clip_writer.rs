@@ -1,21 +1,25 @@
-//! Writes a clip selected from the ring as a finished MP4 in one sequential pass.
+//! Lays out a clip selected from the ring as a finished MP4 file made of memory that already
+//! holds its bytes.
 //!
-//! The whole sample table is known from the snapshot, so `ftyp` and `moov` go first and the
-//! payloads follow straight from the ring's buffers: no temporary copy of the media.
+//! The whole sample table is known from the snapshot, so `ftyp` and `moov` are built first,
+//! and the payloads follow as slices of the ring's own mapped buffers: the file is a gather
+//! list (see [`ClipFile::slices`]) that one sequential pass of vectored writes hands to the
+//! kernel, with no user-space copy of the media.
 
-use std::io::Write;
 use std::ops::Range;
 
 use super::cut::{AudioClip, Clip};
 use super::sample_table::{self, SampleTiming};
 use crate::audio_format::AudioFormat;
 use crate::codec;
-use crate::mp4::{self, Movie};
+use crate::mp4::{self, FaststartPlan, Movie};
 use crate::ring::Frame;
 use crate::stream_format::StreamFormat;
 use crate::timing::TickClock;
 
-/// What was written.
+type Mapped = gst::MappedBuffer<gst::buffer::Readable>;
+
+/// What the file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClipSummary {
     /// Bytes in the file.
@@ -48,67 +52,132 @@ pub enum ClipError {
     Io(#[from] std::io::Error),
 }
 
-/// One frame mapped for reading, with the byte ranges its MP4 sample is made of.
-struct PlannedSample {
-    data: gst::MappedBuffer<gst::buffer::Readable>,
-    ranges: Vec<Range<usize>>,
-    size: u32,
+/// A clip as an MP4 file: the header this module built, then slices of the ring's buffers.
+pub struct ClipFile {
+    /// `ftyp`, `moov` and the `mdat` header.
+    header: Vec<u8>,
+    /// Every frame and packet of the clip, mapped for reading: video first, then each audio
+    /// track's packets.
+    buffers: Vec<Mapped>,
+    /// The sample bytes in file order: (index in `buffers`, byte range).
+    pieces: Vec<(usize, Range<usize>)>,
+    pub summary: ClipSummary,
 }
 
-/// The packets of one audio track, mapped for reading.
-struct PlannedAudio {
-    packets: Vec<gst::MappedBuffer<gst::buffer::Readable>>,
-}
-
-pub fn write_clip<W: Write>(
-    clip: &Clip<gst::Buffer, StreamFormat, AudioFormat>,
-    out: &mut W,
-) -> Result<ClipSummary, ClipError> {
-    let format = &*clip.format;
-    let planned = plan_samples(&clip.frames, format)?;
-    let entry = format.sample_entry();
-    let timings: Vec<SampleTiming> = clip
-        .frames
-        .iter()
-        .zip(&planned)
-        .map(|(frame, sample)| SampleTiming {
-            dts: frame.dts,
-            pts: frame.pts,
-            duration: frame.duration,
-            keyframe: frame.keyframe,
-            size: sample.size,
-        })
-        .collect();
-    let mut movie = sample_table::video_movie(
-        entry,
-        &timings,
-        format.framerate,
-        clip.presentation_start..clip.presentation_end,
-    );
-    let movie_clock = TickClock::new(timings[0].dts, movie.timescale);
-    let mut audio = Vec::with_capacity(clip.audio.len());
-    for track in &clip.audio {
-        let (planned_audio, audio_track) =
-            audio_track(track, &movie_clock, clip.presentation_start)?;
-        movie.tracks.push(audio_track);
-        audio.push(planned_audio);
-    }
-    let bytes = mp4::write_faststart(out, &movie, |out, track, index| match track {
-        0 => planned[index]
-            .ranges
+impl ClipFile {
+    pub fn plan(clip: &Clip<gst::Buffer, StreamFormat, AudioFormat>) -> Result<Self, ClipError> {
+        let format = &*clip.format;
+        let video = plan_video(&clip.frames, format)?;
+        let timings: Vec<SampleTiming> = clip
+            .frames
             .iter()
-            .try_for_each(|range| out.write_all(&planned[index].data[range.clone()])),
-        audio_track => out.write_all(audio[audio_track - 1].packets[index].as_slice()),
-    })?;
+            .zip(&video.sizes)
+            .map(|(frame, &size)| SampleTiming {
+                dts: frame.dts,
+                pts: frame.pts,
+                duration: frame.duration,
+                keyframe: frame.keyframe,
+                size,
+            })
+            .collect();
+        let mut movie = sample_table::video_movie(
+            format.sample_entry(),
+            &timings,
+            format.framerate,
+            clip.presentation_start..clip.presentation_end,
+        );
+        let movie_clock = TickClock::new(timings[0].dts, movie.timescale);
+        let mut buffers = video.buffers;
+        // Where each track's packets start in `buffers`.
+        let mut first_buffer_of_track = vec![0];
+        for track in &clip.audio {
+            first_buffer_of_track.push(buffers.len());
+            let (packets, audio_track) = audio_track(track, &movie_clock, clip.presentation_start)?;
+            movie.tracks.push(audio_track);
+            buffers.extend(packets);
+        }
+        let plan = FaststartPlan::new(&movie)?;
+        let mut pieces = Vec::with_capacity(buffers.len());
+        for (track, sample) in plan.samples() {
+            let buffer = first_buffer_of_track[track] + sample;
+            if track == 0 {
+                let ranges = &video.ranges[video.ranges_of_sample[sample].clone()];
+                pieces.extend(ranges.iter().map(|range| (buffer, range.clone())));
+            } else {
+                pieces.push((buffer, 0..buffers[buffer].len()));
+            }
+        }
+        let summary = ClipSummary {
+            bytes: plan.file_len(),
+            duration: presented_nanos(&movie),
+            frames: clip.presented_frames,
+            samples: clip.frames.len() as u64,
+            audio_tracks: clip.audio.len() as u32,
+            running_time: clip.presentation_start,
+        };
+        Ok(ClipFile {
+            header: plan.header,
+            buffers,
+            pieces,
+            summary,
+        })
+    }
 
-    Ok(ClipSummary {
-        bytes,
-        duration: presented_nanos(&movie),
-        frames: clip.presented_frames,
-        samples: planned.len() as u64,
-        audio_tracks: audio.len() as u32,
-        running_time: clip.presentation_start,
-    })
+    /// The file's bytes, in order, as slices of memory that already holds them: the gather
+    /// list that files and uploads are written from.
+    pub fn slices(&self) -> Vec<&[u8]> {
+        let mut slices = Vec::with_capacity(self.pieces.len() + 1);
+        slices.push(self.header.as_slice());
+        slices.extend(
+            self.pieces
+                .iter()
+                .map(|(buffer, range)| &self.buffers[*buffer][range.clone()]),
+        );
+        slices
+    }
+}
+
+/// The video frames mapped for reading, with the byte ranges each MP4 sample is made of.
+struct PlannedVideo {
+    buffers: Vec<Mapped>,
+    /// Every sample's ranges, one after the other.
+    ranges: Vec<Range<usize>>,
+    /// Which of `ranges` belong to each sample.
+    ranges_of_sample: Vec<Range<usize>>,
+    sizes: Vec<u32>,
+}
+
+fn plan_video(
+    frames: &[Frame<gst::Buffer>],
+    format: &StreamFormat,
+) -> Result<PlannedVideo, ClipError> {
+    let strip = format.strips_parameter_sets();
+    let mut planned = PlannedVideo {
+        buffers: Vec::with_capacity(frames.len()),
+        ranges: Vec::with_capacity(frames.len()),
+        ranges_of_sample: Vec::with_capacity(frames.len()),
+        sizes: Vec::with_capacity(frames.len()),
+    };
+    for (index, frame) in frames.iter().enumerate() {
+        let data = frame
+            .payload
+            .clone()
+            .into_mapped_buffer_readable()
+            .map_err(|_| ClipError::Unmappable { index })?;
+        let first = planned.ranges.len();
+        let size = codec::sample_ranges(
+            format.codec,
+            data.as_slice(),
+            format.nal_length_size,
+            strip,
+            &mut planned.ranges,
+        )
+        .map_err(|source| ClipError::AccessUnit { index, source })?;
+        planned.ranges_of_sample.push(first..planned.ranges.len());
+        planned.sizes.push(size);
+        planned.buffers.push(data);
+    }
+    Ok(planned)
 }
 
 /// An audio track of the clip: packets written as they are, timed on the video's clock.
@@ -116,7 +185,7 @@ fn audio_track(
     clip: &AudioClip<gst::Buffer, AudioFormat>,
     movie_clock: &TickClock,
     movie_start: i64,
-) -> Result<(PlannedAudio, mp4::Track), ClipError> {
+) -> Result<(Vec<Mapped>, mp4::Track), ClipError> {
     let invalid = |reason: String| ClipError::Audio {
         track: clip.track,
         reason,
@@ -154,7 +223,7 @@ fn audio_track(
         movie_clock,
         movie_start,
     );
-    Ok((PlannedAudio { packets }, track))
+    Ok((packets, track))
 }
 
 /// The presented duration the file's edit list says, in nanoseconds.
@@ -163,32 +232,4 @@ fn presented_nanos(movie: &Movie) -> u64 {
         .edit
         .expect("clips always have an edit list");
     TickClock::ticks_to_nanos(movie.timescale, edit.segment_duration as i64) as u64
-}
-
-fn plan_samples(
-    frames: &[Frame<gst::Buffer>],
-    format: &StreamFormat,
-) -> Result<Vec<PlannedSample>, ClipError> {
-    let strip = format.strips_parameter_sets();
-    frames
-        .iter()
-        .enumerate()
-        .map(|(index, frame)| {
-            let data = frame
-                .payload
-                .clone()
-                .into_mapped_buffer_readable()
-                .map_err(|_| ClipError::Unmappable { index })?;
-            let mut ranges = Vec::with_capacity(1);
-            let size = codec::sample_ranges(
-                format.codec,
-                data.as_slice(),
-                format.nal_length_size,
-                strip,
-                &mut ranges,
-            )
-            .map_err(|source| ClipError::AccessUnit { index, source })?;
-            Ok(PlannedSample { data, ranges, size })
-        })
-        .collect()
 }

@@ -1,19 +1,16 @@
-//! One save: a snapshot of the ring written to its file on its own thread.
+//! One save: a snapshot of the ring written to its file on a save thread.
 
-use std::io::{BufWriter, Write};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::clip_writer::{self, ClipSummary};
+use super::clip_writer::{ClipFile, ClipSummary};
 use super::cut;
+use super::gather;
 use super::output_file::{self, PendingFile};
 use crate::audio_format::AudioFormat;
 use crate::ring::Snapshot;
 use crate::stream_format::StreamFormat;
-
-/// Large enough that the sample payloads are written with few system calls.
-const WRITE_BUFFER_BYTES: usize = 1 << 20;
 
 pub struct SaveJob {
     pub id: String,
@@ -23,6 +20,27 @@ pub struct SaveJob {
     /// The ring when the save was requested, plus what arrived during its post-roll.
     pub snapshot: Snapshot<gst::Buffer, StreamFormat, AudioFormat>,
     pub requested_at: Instant,
+    /// Compute the file's SHA-256 while writing it.
+    pub sha256: bool,
+}
+
+/// A save thread starts writing a clip's file: posted as `replay-writing`.
+pub struct Writing {
+    pub id: String,
+    /// The final name the file will have unless it is taken by then.
+    pub location: String,
+    /// The size the file will have.
+    pub bytes: u64,
+}
+
+impl Writing {
+    pub fn into_structure(self) -> gst::Structure {
+        gst::Structure::builder("replay-writing")
+            .field("id", self.id)
+            .field("location", self.location)
+            .field("bytes", self.bytes)
+            .build()
+    }
 }
 
 pub struct Saved {
@@ -30,6 +48,8 @@ pub struct Saved {
     pub location: String,
     pub summary: ClipSummary,
     pub latency: u64,
+    /// Lower-case hex, when asked for.
+    pub sha256: Option<String>,
 }
 
 pub struct Failed {
@@ -55,17 +75,23 @@ impl SaveOutcome {
     /// The `replay-saved` / `replay-failed` element message body.
     pub fn into_structure(self) -> gst::Structure {
         match self {
-            SaveOutcome::Saved(saved) => gst::Structure::builder("replay-saved")
-                .field("id", saved.id)
-                .field("location", saved.location)
-                .field("duration", saved.summary.duration)
-                .field("frames", saved.summary.frames)
-                .field("samples", saved.summary.samples)
-                .field("bytes", saved.summary.bytes)
-                .field("audio-tracks", saved.summary.audio_tracks)
-                .field("running-time", saved.summary.running_time.max(0) as u64)
-                .field("latency", saved.latency)
-                .build(),
+            SaveOutcome::Saved(saved) => {
+                let mut structure = gst::Structure::builder("replay-saved")
+                    .field("id", saved.id)
+                    .field("location", saved.location)
+                    .field("duration", saved.summary.duration)
+                    .field("frames", saved.summary.frames)
+                    .field("samples", saved.summary.samples)
+                    .field("bytes", saved.summary.bytes)
+                    .field("audio-tracks", saved.summary.audio_tracks)
+                    .field("running-time", saved.summary.running_time.max(0) as u64)
+                    .field("latency", saved.latency)
+                    .build();
+                if let Some(sha256) = saved.sha256 {
+                    structure.set("sha256", sha256);
+                }
+                structure
+            }
             SaveOutcome::Failed(failed) => gst::Structure::builder("replay-failed")
                 .field("id", failed.id)
                 .field("location", failed.location)
@@ -76,38 +102,45 @@ impl SaveOutcome {
 }
 
 impl SaveJob {
-    pub fn run(self) -> SaveOutcome {
+    /// Writes the clip; `writing` is told once its file is laid out and about to be written.
+    pub fn run(self, writing: &dyn Fn(Writing)) -> SaveOutcome {
         let location = match output_file::expand_template(&self.location_template) {
             Ok(location) => location,
             Err(error) => return SaveOutcome::failed(&self.id, &self.location_template, error),
         };
-        match self.write(&location) {
-            Ok((path, summary)) => SaveOutcome::Saved(Saved {
+        match self.write(&location, writing) {
+            Ok((path, summary, sha256)) => SaveOutcome::Saved(Saved {
                 id: self.id,
                 location: path.to_string_lossy().into_owned(),
                 summary,
                 latency: self.requested_at.elapsed().as_nanos() as u64,
+                sha256: sha256.map(|hash| gather::hex(&hash)),
             }),
             Err(error) => SaveOutcome::failed(&self.id, &location, error),
         }
     }
 
-    fn write(&self, location: &str) -> Result<(PathBuf, ClipSummary), String> {
+    fn write(
+        &self,
+        location: &str,
+        writing: &dyn Fn(Writing),
+    ) -> Result<(PathBuf, ClipSummary, Option<[u8; 32]>), String> {
         let clip =
             cut::window(&self.snapshot, self.window.clone()).map_err(|err| err.to_string())?;
+        let file =
+            ClipFile::plan(&clip).map_err(|err| format!("cannot write {location}: {err}"))?;
         let mut pending = PendingFile::create(location.as_ref(), &self.id)
             .map_err(|err| format!("cannot create a file beside {location}: {err}"))?;
-        let summary = {
-            let mut out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, pending.file());
-            let summary = clip_writer::write_clip(&clip, &mut out)
-                .map_err(|err| format!("cannot write {location}: {err}"))?;
-            out.flush()
-                .map_err(|err| format!("cannot write {location}: {err}"))?;
-            summary
-        };
+        writing(Writing {
+            id: self.id.clone(),
+            location: location.to_owned(),
+            bytes: file.summary.bytes,
+        });
+        let sha256 = gather::write_hashed(pending.file(), &file.slices(), self.sha256)
+            .map_err(|err| format!("cannot write {location}: {err}"))?;
         let path = pending
             .publish()
             .map_err(|err| format!("cannot finish {location}: {err}"))?;
-        Ok((path, summary))
+        Ok((path, file.summary, sha256))
     }
 }

@@ -8,13 +8,16 @@
 //! 3. [`queue`]: a bounded number of save threads take the complete saves in turn.
 //! 4. [`job`]: on a save thread, [`cut`] chooses the clip's frames from the snapshot (the
 //!    cut rule: decode from a keyframe, present exactly the window), [`clip_writer`] lays
-//!    out the MP4 with the timing of [`sample_table`], and [`output_file`] writes it under a
-//!    temporary name and renames it into place once it is synced.
+//!    out the MP4 (with the timing of [`sample_table`]) as a gather list of slices of the
+//!    ring's buffers, [`gather`] hands them to the kernel in vectored writes (hashing them on
+//!    the way when asked), and [`output_file`] writes under a temporary name and renames the
+//!    file into place once it is synced.
 //! 5. The queue reports the outcome, which the element posts as `replay-saved` or
 //!    `replay-failed`.
 
 pub mod clip_writer;
 pub mod cut;
+pub mod gather;
 pub mod job;
 pub mod output_file;
 pub mod pending;

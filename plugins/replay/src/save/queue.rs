@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::job::{SaveJob, SaveOutcome};
+use super::job::{SaveJob, SaveOutcome, Writing};
 
 /// Clips are written by at most this many threads; more saves wait their turn, so a save
 /// storm costs memory for the queued snapshots (shared with the ring) but never hundreds of
@@ -19,8 +19,16 @@ thread_local! {
     static ON_SAVE_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Where outcomes go: the element posts them on the bus.
-pub type Reporter = Box<dyn Fn(SaveOutcome) + Send + Sync>;
+/// What a save reports as it goes.
+pub enum SaveEvent {
+    /// Its file is about to be written.
+    Writing(Writing),
+    /// Written or failed: the last event of a save.
+    Done(SaveOutcome),
+}
+
+/// Where events go: the element posts them on the bus.
+pub type Reporter = Box<dyn Fn(SaveEvent) + Send + Sync>;
 
 /// Saves written and failed since the element was created.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -146,7 +154,7 @@ impl Shared {
                 return;
             };
             drop(waiting);
-            let outcome = job.run();
+            let outcome = job.run(&|writing| (self.report)(SaveEvent::Writing(writing)));
             self.report(outcome);
         }
     }
@@ -157,6 +165,6 @@ impl Shared {
             SaveOutcome::Failed(_) => &self.failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        (self.report)(outcome);
+        (self.report)(SaveEvent::Done(outcome));
     }
 }
