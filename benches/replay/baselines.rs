@@ -15,8 +15,14 @@ use crate::Result;
 pub enum Method<'a> {
     /// replayring's own `save`.
     Ring,
-    /// The same number of bytes from one contiguous buffer in 1 MiB writes: the floor.
-    Copy,
+    /// replayring's `save` with `sha256=true`: the file's hash computed while writing it.
+    RingSha256,
+    /// The same bytes from one contiguous buffer in RAM: 8 MiB writes, fsync, rename into
+    /// place, fsync of the directory. What any durable save of bytes already in RAM costs at
+    /// least: the limit.
+    Limit,
+    /// `cp` of a page-cached file of the same size, then fsync: what copying costs.
+    Cp,
     /// `ffmpeg -c copy -movflags +faststart` of the same stream as an MP4 (page-cached).
     FfmpegFaststart(&'a Path),
     /// FFmpeg concat of 10 s MP4 segments with faststart, as segment-based recorders do.
@@ -30,7 +36,9 @@ impl Method<'_> {
     pub fn name(self) -> &'static str {
         match self {
             Method::Ring => "ring",
-            Method::Copy => "copy",
+            Method::RingSha256 => "ring-sha256",
+            Method::Limit => "limit",
+            Method::Cp => "cp",
             Method::FfmpegFaststart(_) => "ffmpeg-faststart",
             Method::FfmpegConcat(_) => "ffmpeg-concat",
             Method::Mp4muxFaststart => "mp4mux-faststart",
@@ -38,7 +46,7 @@ impl Method<'_> {
     }
 }
 
-/// At least `bytes` of real payload in one buffer, for `copy` (repeating the input as needed).
+/// At least `bytes` of real payload in one buffer, for `limit` (repeating the input as needed).
 pub fn contiguous_payload(payloads: &[gst::Buffer], bytes: u64) -> Vec<u8> {
     let mut contiguous: Vec<u8> = Vec::with_capacity(bytes as usize + (32 << 20));
     while (contiguous.len() as u64) < bytes {
@@ -53,12 +61,38 @@ pub fn contiguous_payload(payloads: &[gst::Buffer], bytes: u64) -> Vec<u8> {
     contiguous
 }
 
-pub fn copy(bytes: &[u8], out: &Path) -> Result<()> {
-    let mut f = File::create(out).map_err(|e| e.to_string())?;
-    for chunk in bytes.chunks(1 << 20) {
+/// Writes `bytes` to `out` as a save must: under a temporary name, in 8 MiB writes, fsynced,
+/// renamed into place, the directory fsynced.
+pub fn limit(bytes: &[u8], out: &Path) -> Result<()> {
+    let temp = out.with_extension("part");
+    let mut f = File::create(&temp).map_err(|e| e.to_string())?;
+    for chunk in bytes.chunks(8 << 20) {
         f.write_all(chunk).map_err(|e| e.to_string())?;
     }
-    f.sync_all().map_err(|e| e.to_string())
+    f.sync_all().map_err(|e| e.to_string())?;
+    drop(f);
+    std::fs::rename(&temp, out).map_err(|e| e.to_string())?;
+    fsync_path(out.parent().unwrap_or(Path::new(".")))
+}
+
+/// The file `cp` copies: `bytes` written once beside the outputs, so it is in the page cache.
+pub fn cp_source(bytes: &[u8], dir: &Path) -> Result<std::path::PathBuf> {
+    let source = dir.join("bench-cp-source.bin");
+    std::fs::write(&source, bytes).map_err(|e| e.to_string())?;
+    fsync_path(&source)?;
+    Ok(source)
+}
+
+pub fn cp(source: &Path, out: &Path) -> Result<()> {
+    let status = Command::new("cp")
+        .arg(source)
+        .arg(out)
+        .status()
+        .map_err(|e| format!("cp: {e}"))?;
+    if !status.success() {
+        return Err(format!("cp failed: {status}"));
+    }
+    fsync_path(out)
 }
 
 pub fn ffmpeg_faststart(mp4: &Path, out: &Path) -> Result<()> {

@@ -1,9 +1,12 @@
 //! Save latency (1. in docs/benchmarks.md): a full ring saved with the `save` signal, from the
-//! emission to the `replay-saved` message, against other ways of writing the same bytes
+//! emission to the `replay-saved` message, with and without its SHA-256, against the limit
+//! (writing the same bytes from one RAM buffer) and other ways of getting them into a file
 //! (`baselines`), run back to back in rotating order.
 
 use std::path::PathBuf;
 use std::time::Instant;
+
+use gst::prelude::*;
 
 use crate::baselines::{self, Method};
 use crate::feed::{Feed, Sink, HUGE_BYTES};
@@ -52,7 +55,9 @@ pub fn run(args: &Args) -> Result<()> {
     let mbps = input.bytes() as f64 * 8.0 / input.seconds() / 1e6;
     let contiguous = baselines::contiguous_payload(&input.frames, ring_bytes + (32 << 20));
 
-    let mut methods = vec![Method::Ring, Method::Copy];
+    let cp_source =
+        baselines::cp_source(&contiguous[..(ring_bytes + 100_000) as usize], &args.dir)?;
+    let mut methods = vec![Method::Ring, Method::RingSha256, Method::Limit, Method::Cp];
     if let Some(mp4) = &args.mp4 {
         methods.push(Method::FfmpegFaststart(mp4));
     }
@@ -73,21 +78,27 @@ pub fn run(args: &Args) -> Result<()> {
             let out = args.dir.join(format!("bench-{}-{run}.mp4", method.name()));
             let _ = std::fs::remove_file(&out);
             let t0 = Instant::now();
+            // As many bytes as the ring's file (before the first save: the payload plus about
+            // what the MP4 boxes add).
+            let n = if file_bytes > 0 {
+                file_bytes
+            } else {
+                ring_bytes + 100_000
+            };
             let written = match method {
-                Method::Ring => {
+                Method::Ring | Method::RingSha256 => {
+                    feed.sink
+                        .set_property("sha256", method == Method::RingSha256);
                     let (path, bytes) = feed.save(&out)?;
                     file_bytes = bytes;
                     path
                 }
-                Method::Copy => {
-                    // As many bytes as the ring's file (before the first save: the payload
-                    // plus about what the MP4 boxes add).
-                    let n = if file_bytes > 0 {
-                        file_bytes
-                    } else {
-                        ring_bytes + 100_000
-                    };
-                    baselines::copy(&contiguous[..n as usize], &out)?;
+                Method::Limit => {
+                    baselines::limit(&contiguous[..n as usize], &out)?;
+                    out
+                }
+                Method::Cp => {
+                    baselines::cp(&cp_source, &out)?;
                     out
                 }
                 Method::FfmpegFaststart(mp4) => {
@@ -106,10 +117,13 @@ pub fn run(args: &Args) -> Result<()> {
             results.push((method, t0.elapsed().as_secs_f64()));
             let _ = std::fs::remove_file(written);
         }
-        let copy = results
-            .iter()
-            .find(|r| r.0 == Method::Copy)
-            .map_or(f64::NAN, |r| r.1);
+        let seconds_of = |wanted: Method| {
+            results
+                .iter()
+                .find(|r| r.0 == wanted)
+                .map_or(f64::NAN, |r| r.1)
+        };
+        let (limit, cp) = (seconds_of(Method::Limit), seconds_of(Method::Cp));
         for (method, seconds) in results {
             Record::new("save")
                 .s("label", &args.label)
@@ -120,10 +134,12 @@ pub fn run(args: &Args) -> Result<()> {
                 .n("mbps", mbps)
                 .n("run", run as f64)
                 .n("seconds", seconds)
-                .n("ratio_to_copy", seconds / copy)
+                .n("ratio_to_limit", seconds / limit)
+                .n("ratio_to_cp", seconds / cp)
                 .n("bytes", file_bytes as f64)
                 .emit();
         }
     }
+    let _ = std::fs::remove_file(cp_source);
     Ok(())
 }

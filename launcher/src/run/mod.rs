@@ -443,16 +443,19 @@ impl Session<'_> {
         self.pending.insert(id, pending);
     }
 
+    /// A save's last message (`replay-saved`, `replay-failed`) ends it; others, such as
+    /// `replay-writing`, leave it pending.
     fn report(&mut self, structure: &gst::StructureRef) {
         let Ok(id) = structure.get::<String>("id") else {
             return;
         };
-        let Some(pending) = self.pending.remove(&id) else {
+        let Some(trigger) = self.pending.get(&id).map(|pending| pending.trigger) else {
             return;
         };
-        let Some(event) = report::event_from_message(structure, pending.trigger) else {
+        let Some(event) = report::event_from_message(structure, trigger) else {
             return;
         };
+        let pending = self.pending.remove(&id).expect("looked up above");
         self.publish(event, pending.reply);
     }
 
