@@ -224,7 +224,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "0", value_parser = post_roll_arg, value_name = "DURATION")]
     pub post_roll: f64,
     /// After a save, later saves start after the saved range, so clips never overlap
-    /// (`gst-replay save --clear` and the `c` key ask for it one save at a time)
+    /// (`gst-replay save --clear` and the `c` key ask for it one save at a time, `gst-replay
+    /// save --no-clear` opts one save out)
     #[arg(long)]
     pub clear_on_save: bool,
 }
@@ -240,8 +241,12 @@ pub struct SaveArgs {
     pub post: Option<f64>,
     /// Later saves start after this clip, so clips never overlap [default: the run's
     /// --clear-on-save]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_clear")]
     pub clear: bool,
+    /// Later saves may take this clip's frames again, even in a run started with
+    /// --clear-on-save
+    #[arg(long)]
+    pub no_clear: bool,
     /// File to write instead of the run's output directory and name template
     #[arg(long, value_name = "FILE")]
     pub path: Option<PathBuf>,
@@ -252,6 +257,18 @@ pub struct SaveArgs {
     /// How long to wait for the clip to be written, in seconds, on top of --post
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+}
+
+impl SaveArgs {
+    /// What the save asks about clearing: `--clear`, `--no-clear`, or neither (None: the
+    /// run's `--clear-on-save` decides).
+    pub fn clear_choice(&self) -> Option<bool> {
+        match (self.clear, self.no_clear) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            (false, false) => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -68,16 +68,17 @@ pub fn default_socket_path() -> PathBuf {
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Request {
     /// Save the last `last_ns` nanoseconds (None: the run's --duration) and the next
-    /// `post_ns` (None: the run's --post-roll); `clear` makes later saves start after this
-    /// clip (false: the run's --clear-on-save decides). `path` chooses the file (None: the
-    /// run's naming scheme).
+    /// `post_ns` (None: the run's --post-roll); `clear` true makes later saves start after
+    /// this clip, false keeps them from doing so (None: the run's --clear-on-save decides).
+    /// `path` chooses the file (None: the run's naming scheme). None goes on the wire as
+    /// `null`; a field left out means the same.
     Save {
         #[serde(default)]
         last_ns: Option<u64>,
         #[serde(default)]
         post_ns: Option<u64>,
         #[serde(default)]
-        clear: bool,
+        clear: Option<bool>,
         #[serde(default)]
         path: Option<String>,
     },
@@ -184,16 +185,51 @@ mod request_tests {
         let request = Request::Save {
             last_ns: Some(30_000_000_000),
             post_ns: None,
-            clear: false,
+            clear: None,
             path: None,
         };
         assert_eq!(
             request.to_line(),
-            "{\"command\":\"save\",\"last_ns\":30000000000,\"post_ns\":null,\"clear\":false,\"path\":null}\n"
+            "{\"command\":\"save\",\"last_ns\":30000000000,\"post_ns\":null,\"clear\":null,\"path\":null}\n"
         );
         assert_eq!(
             parse_request(request.to_line().as_bytes()).unwrap(),
             request
+        );
+    }
+
+    #[test]
+    fn clear_says_clear_do_not_clear_or_nothing() {
+        let clear_of = |line: &[u8]| match parse_request(line).unwrap() {
+            Request::Save { clear, .. } => clear,
+            Request::Status => panic!("not a save"),
+        };
+        assert_eq!(clear_of(br#"{"command":"save","clear":true}"#), Some(true));
+        assert_eq!(
+            clear_of(br#"{"command":"save","clear":false}"#),
+            Some(false)
+        );
+        assert_eq!(clear_of(br#"{"command":"save","clear":null}"#), None);
+        assert_eq!(clear_of(br#"{"command":"save"}"#), None);
+        for (clear, on_the_wire) in [
+            (Some(true), "\"clear\":true"),
+            (Some(false), "\"clear\":false"),
+            (None, "\"clear\":null"),
+        ] {
+            let request = Request::Save {
+                last_ns: None,
+                post_ns: None,
+                clear,
+                path: None,
+            };
+            let line = request.to_line();
+            assert!(line.contains(on_the_wire), "{line}");
+            assert_eq!(parse_request(line.as_bytes()).unwrap(), request);
+        }
+        let error = parse_request(br#"{"command":"save","clear":"yes"}"#).unwrap_err();
+        assert!(
+            matches!(error, ControlError::InvalidRequest { .. }),
+            "{error}"
         );
     }
 
@@ -211,7 +247,7 @@ mod request_tests {
         let expected = Request::Save {
             last_ns: None,
             post_ns: None,
-            clear: false,
+            clear: None,
             path: None,
         };
         assert_eq!(parse_request(b"{\"command\":\"save\"}").unwrap(), expected);
@@ -224,7 +260,7 @@ mod request_tests {
         let expected = Request::Save {
             last_ns: Some(5),
             post_ns: None,
-            clear: false,
+            clear: None,
             path: Some("/tmp/clip.mp4".into()),
         };
         assert_eq!(parsed, expected);
@@ -277,7 +313,7 @@ mod request_tests {
         (
             any::<Option<u64>>(),
             any::<Option<u64>>(),
-            any::<bool>(),
+            any::<Option<bool>>(),
             proptest::option::of(any::<String>()),
         )
             .prop_map(|(last_ns, post_ns, clear, path)| Request::Save {
