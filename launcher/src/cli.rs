@@ -19,6 +19,7 @@ use crate::units;
     after_help = "Examples:\n  gst-replay run                      capture, Alt+F10 saves the last 2 minutes\n  \
                   gst-replay save --last 30s          from another shell: save the last 30 s\n  \
                   gst-replay save --last 30s --post 10s --clear\n                                      the last 30 s and the next 10 s; the next clip starts after it\n  \
+                  gst-replay status                   what the running replay ring holds\n  \
                   gst-replay pipeline --platform windows --codec hevc --preset high\n  \
                   gst-replay presets --duration 5m    the presets and the RAM they need"
 )]
@@ -33,6 +34,8 @@ pub enum Command {
     Run(RunArgs),
     /// Ask a running `gst-replay run` to save a clip now
     Save(SaveArgs),
+    /// Ask a running `gst-replay run` what its replay ring holds and how its saves went
+    Status(StatusArgs),
     /// Print the equivalent gst-launch-1.0 command, for this or another platform
     Pipeline(PrintArgs),
     /// Print the equivalent FFmpeg encoder arguments
@@ -208,8 +211,8 @@ pub struct RunArgs {
     /// Global hotkey that saves the last --duration (X11 or Windows; "none" to disable)
     #[arg(long, default_value = "Alt+F10", value_name = "KEYS")]
     pub hotkey: String,
-    /// Control socket that `gst-replay save` talks to (on Windows a pipe name: NAME or
-    /// \\.\pipe\NAME)
+    /// Control socket that `gst-replay save` and `gst-replay status` talk to (on Windows a
+    /// pipe name: NAME or \\.\pipe\NAME)
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
     /// No desktop notifications
@@ -269,6 +272,17 @@ impl SaveArgs {
             (false, false) => None,
         }
     }
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Control socket of the running `gst-replay run` (on Windows a pipe name: NAME or
+    /// \\.\pipe\NAME)
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Print the run's answer as it came: one JSON line
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
