@@ -19,6 +19,7 @@ use crate::units;
     after_help = "Examples:\n  gst-replay run                      capture, Alt+F10 saves the last 2 minutes\n  \
                   gst-replay save --last 30s          from another shell: save the last 30 s\n  \
                   gst-replay save --last 30s --post 10s --clear\n                                      the last 30 s and the next 10 s; the next clip starts after it\n  \
+                  gst-replay status                   what the running replay ring holds\n  \
                   gst-replay pipeline --platform windows --codec hevc --preset high\n  \
                   gst-replay presets --duration 5m    the presets and the RAM they need"
 )]
@@ -33,6 +34,8 @@ pub enum Command {
     Run(RunArgs),
     /// Ask a running `gst-replay run` to save a clip now
     Save(SaveArgs),
+    /// Ask a running `gst-replay run` what its replay ring holds and how its saves went
+    Status(StatusArgs),
     /// Print the equivalent gst-launch-1.0 command, for this or another platform
     Pipeline(PrintArgs),
     /// Print the equivalent FFmpeg encoder arguments
@@ -208,8 +211,8 @@ pub struct RunArgs {
     /// Global hotkey that saves the last --duration (X11 or Windows; "none" to disable)
     #[arg(long, default_value = "Alt+F10", value_name = "KEYS")]
     pub hotkey: String,
-    /// Control socket that `gst-replay save` talks to (on Windows a pipe name: NAME or
-    /// \\.\pipe\NAME)
+    /// Control socket that `gst-replay save` and `gst-replay status` talk to (on Windows a
+    /// pipe name: NAME or \\.\pipe\NAME)
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
     /// No desktop notifications
@@ -224,7 +227,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "0", value_parser = post_roll_arg, value_name = "DURATION")]
     pub post_roll: f64,
     /// After a save, later saves start after the saved range, so clips never overlap
-    /// (`gst-replay save --clear` and the `c` key ask for it one save at a time)
+    /// (`gst-replay save --clear` and the `c` key ask for it one save at a time, `gst-replay
+    /// save --no-clear` opts one save out)
     #[arg(long)]
     pub clear_on_save: bool,
 }
@@ -240,8 +244,12 @@ pub struct SaveArgs {
     pub post: Option<f64>,
     /// Later saves start after this clip, so clips never overlap [default: the run's
     /// --clear-on-save]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_clear")]
     pub clear: bool,
+    /// Later saves may take this clip's frames again, even in a run started with
+    /// --clear-on-save
+    #[arg(long)]
+    pub no_clear: bool,
     /// File to write instead of the run's output directory and name template
     #[arg(long, value_name = "FILE")]
     pub path: Option<PathBuf>,
@@ -252,6 +260,29 @@ pub struct SaveArgs {
     /// How long to wait for the clip to be written, in seconds, on top of --post
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+}
+
+impl SaveArgs {
+    /// What the save asks about clearing: `--clear`, `--no-clear`, or neither (None: the
+    /// run's `--clear-on-save` decides).
+    pub fn clear_choice(&self) -> Option<bool> {
+        match (self.clear, self.no_clear) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            (false, false) => None,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Control socket of the running `gst-replay run` (on Windows a pipe name: NAME or
+    /// \\.\pipe\NAME)
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Print the run's answer as it came: one JSON line
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

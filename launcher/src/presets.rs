@@ -240,7 +240,9 @@ impl Preset {
             (_, _, qp) => {
                 // Bits per pixel of busy screen content at this QP: each 6 QP halves the size.
                 let bits_per_pixel = 0.12 * 2f64.powf((24.0 - qp.unwrap_or(24) as f64) / 6.0);
-                RingEstimate::Rough(bits_per_pixel * (width * height * fps) as f64 / 8.0 * kept)
+                // In u64: 8K at 144 fps is 4.8 billion pixels a second, more than a u32 holds.
+                let pixels_per_second = u64::from(width) * u64::from(height) * u64::from(fps);
+                RingEstimate::Rough(bits_per_pixel * pixels_per_second as f64 / 8.0 * kept)
             }
         }
     }
@@ -354,5 +356,21 @@ mod tests {
             .unwrap()
             .ring_bytes_estimate(15.0, 2560, 1440, 30);
         assert!(qp.is_rough());
+    }
+
+    #[test]
+    fn ring_estimates_hold_8k_at_144_fps() {
+        let table = PresetTable::built_in();
+        let estimate = table
+            .get("quality-medium")
+            .unwrap()
+            .ring_bytes_estimate(60.0, 7680, 4320, 144);
+        // 7680 x 4320 x 144 = 4 777 574 400 pixels a second; at QP 24, 0.12 bit each:
+        // 71 663 616 bytes a second, for 60 s plus one 2 s GOP.
+        assert!(estimate.is_rough());
+        assert!(
+            (estimate.bytes() - 71_663_616.0 * 62.0).abs() < 1.0,
+            "{estimate:?}"
+        );
     }
 }

@@ -241,6 +241,15 @@ fn save_sends_the_clip_range_post_roll_and_clear() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     let output = gst_replay(&["save", "--socket", socket]);
     assert!(output.status.success(), "{}", stderr_of(&output));
+    let output = gst_replay(&["save", "--socket", socket, "--no-clear"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let output = gst_replay(&["save", "--socket", socket, "--clear", "--no-clear"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_of(&output).contains("cannot be used with"),
+        "{}",
+        stderr_of(&output)
+    );
 
     assert_eq!(
         *received.lock().unwrap(),
@@ -248,14 +257,21 @@ fn save_sends_the_clip_range_post_roll_and_clear() {
             Request::Save {
                 last_ns: Some(30_000_000_000),
                 post_ns: Some(10_000_000_000),
-                clear: true,
+                clear: Some(true),
                 path: None,
             },
             // Left out: the run's --duration, --post-roll and --clear-on-save decide.
             Request::Save {
                 last_ns: None,
                 post_ns: None,
-                clear: false,
+                clear: None,
+                path: None,
+            },
+            // --no-clear says so even to a run started with --clear-on-save.
+            Request::Save {
+                last_ns: None,
+                post_ns: None,
+                clear: Some(false),
                 path: None,
             },
         ]

@@ -1,4 +1,4 @@
-//! Clip requests end to end: post-roll and clear-on-save through `gst-replay save`.
+//! Clip requests end to end: post-roll, clearing and not clearing through `gst-replay save`.
 // End to end on a Linux test machine: signals, Xvfb, a POSIX shell and FFmpeg.
 #![cfg(unix)]
 
@@ -110,6 +110,52 @@ fn cleared_saves_share_no_frame() {
         let probed = ffprobe_duration(path);
         assert!(
             (probed - event["duration"].as_f64().unwrap()).abs() <= FRAME_SECONDS,
+            "{}: {probed} s",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn no_clear_keeps_a_clear_on_save_run_from_clearing_that_save() {
+    let dir = TestDir::new("clip-no-clear");
+    let socket = dir.join("control.sock");
+    let mut run = start_test_capture(&dir, &["--clear-on-save"]);
+    std::thread::sleep(Duration::from_secs(8));
+
+    let first_asked = Instant::now();
+    let first = save_through_socket(&socket, &["--last", "3s", "--no-clear"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let second_asked = first_asked.elapsed().as_secs_f64();
+    // The run's --clear-on-save applies to this one, and to nothing before it.
+    let second = save_through_socket(&socket, &["--last", "8s"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let third = save_through_socket(&socket, &["--last", "8s"]);
+    for event in [&first, &second, &third] {
+        assert_eq!(event["event"], "saved", "{event}");
+        assert_eq!(run.next_event(SAVE)["id"], event["id"]);
+    }
+    let (status, stderr) = run.interrupt();
+    assert!(status.success(), "{stderr:#?}");
+
+    // The first was not cleared: the second takes its whole 8 s, reaching back past the
+    // first request into the first clip.
+    let duration = |event: &serde_json::Value| event["duration"].as_f64().unwrap();
+    assert!((duration(&first) - 3.0).abs() <= FRAME_SECONDS, "{first}");
+    assert!((duration(&second) - 8.0).abs() <= FRAME_SECONDS, "{second}");
+    assert!(
+        duration(&second) > second_asked + 1.0,
+        "the second clip ({} s) does not reach back past the first request ({second_asked} s \
+         earlier)",
+        duration(&second)
+    );
+    // The second was cleared, as the run clears every save that does not say otherwise.
+    assert!(duration(&third) < 3.0, "{third}");
+    for event in [&first, &second, &third] {
+        let path = std::path::Path::new(event["path"].as_str().unwrap());
+        let probed = ffprobe_duration(path);
+        assert!(
+            (probed - duration(event)).abs() <= FRAME_SECONDS,
             "{}: {probed} s",
             path.display()
         );

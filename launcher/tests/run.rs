@@ -94,6 +94,90 @@ fn test_pattern_saves_on_signals_and_from_another_shell() {
 }
 
 #[test]
+fn status_reports_the_ring_of_a_running_capture() {
+    let dir = TestDir::new("run-status");
+    let socket = dir.join("control.sock");
+    let socket = socket.to_str().unwrap();
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status", "--socket", socket];
+        args.extend(extra);
+        gst_replay(&args)
+    };
+    let mut run = Running::start(
+        &[
+            "--source",
+            "test",
+            "--screen-size",
+            "320x240",
+            "--fps",
+            "30",
+            "--duration",
+            "10s",
+            "--output-dir",
+            dir.join("clips").to_str().unwrap(),
+            "--socket",
+            socket,
+            "--hotkey",
+            "none",
+            "--quiet",
+        ],
+        &[],
+    );
+    run.wait_for_stderr("Pipeline:", START);
+    std::thread::sleep(Duration::from_secs(3));
+
+    let before = status(&["--json"]);
+    assert!(
+        before.status.success(),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(before["event"], "status", "{before}");
+    assert!(
+        before["buffered_seconds"].as_f64().unwrap() > 1.0,
+        "{before}"
+    );
+    assert!(before["bytes"].as_u64().unwrap() > 0, "{before}");
+    assert_eq!(before["saves"], 0, "{before}");
+
+    let saved = save_through_socket(std::path::Path::new(socket), &["--last", "1s"]);
+    assert_eq!(saved["event"], "saved", "{saved}");
+    let after = status(&[]);
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    let summary = String::from_utf8_lossy(&after.stdout);
+    assert!(summary.starts_with("buffered: "), "{summary}");
+    assert!(summary.contains(" MB ("), "{summary}");
+    assert!(
+        summary.contains("saves: 1 written, 0 failed, 0 waiting to be written"),
+        "{summary}"
+    );
+    let encoder = before["encoder"].as_str().unwrap();
+    assert!(
+        summary.ends_with(&format!("encoder: {encoder}\n")),
+        "{summary}"
+    );
+
+    let (exit, stderr) = run.interrupt();
+    assert!(exit.success(), "{stderr:#?}");
+    let nothing = status(&[]);
+    assert_eq!(nothing.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&nothing.stderr);
+    assert!(
+        message.contains(&format!("no gst-replay is running on {socket}")),
+        "{message}"
+    );
+    assert!(
+        message.contains("start one with `gst-replay run`"),
+        "{message}"
+    );
+}
+
+#[test]
 fn screen_capture_under_xvfb_saves_on_hotkey_signal_and_command() {
     let mut display = VirtualDisplay::start("640x480");
     display.paint_test_bars();

@@ -22,7 +22,7 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<()> {
     let request = Request::Save {
         last_ns: args.last.map(nanoseconds),
         post_ns: args.post.map(nanoseconds),
-        clear: args.clear,
+        clear: args.clear_choice(),
         path,
     };
     // The clip cannot be written before its post-roll has been captured.

@@ -5,8 +5,9 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::connection::{read_line, time_left, Connection, LineError};
 use super::platform::connect;
-use super::{read_line, time_left, Connection, ControlError, LineError, Request};
+use super::{ControlError, Request};
 
 /// Longest reply accepted. Replies are small status objects; the cap only keeps a confused
 /// peer from filling the client's memory.

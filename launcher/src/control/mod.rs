@@ -7,29 +7,41 @@
 //! server's handler; errors the channel itself reports look like
 //! `{"event":"error","error":"<sentence>"}` (see [`error_reply`]).
 //!
-//! Everything but opening and accepting connections is shared: the request format, the line
-//! reading with its deadline and size limit, the server's connection handling and the client.
-//! `unix` and `windows` each provide a [`Connection`], a `connect` for clients and a
-//! `Listener` for the server.
+//! The bytes travel over `interprocess` local sockets. Everything but opening and accepting
+//! connections is shared: the request format (here), the line reading with its deadline and
+//! size limit (`connection`), the server's connection handling and the client. `unix` and
+//! `windows` each provide what the platform adds to `interprocess`: a [`Connection`], a
+//! `connect` for clients and a `Listener` for the server.
 //!
 //! This module knows nothing about GStreamer: the server hands each request to a closure.
 
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+// The fuzz crate compiles this file for the protocol alone (fuzz/src/lib.rs): cargo-fuzz sets
+// `--cfg fuzzing`, and whatever moves bytes is left out, as that crate does not build
+// `interprocess`. That crate does not declare the cfg either, hence the allow.
+#![allow(unexpected_cfgs)]
 
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[cfg(not(fuzzing))]
 pub mod client;
+#[cfg(not(fuzzing))]
+mod connection;
 #[cfg(any(windows, test))]
 mod pipe_name;
+#[cfg(not(fuzzing))]
 pub mod server;
-#[cfg(unix)]
+#[cfg(all(unix, not(fuzzing)))]
 mod unix;
-#[cfg(windows)]
+#[cfg(all(windows, not(fuzzing)))]
 mod windows;
 
-#[cfg(unix)]
+#[cfg(not(fuzzing))]
+use connection::Connection;
+#[cfg(all(unix, not(fuzzing)))]
 use unix as platform;
-#[cfg(windows)]
+#[cfg(all(windows, not(fuzzing)))]
 use windows as platform;
 
 #[cfg(test)]
@@ -44,24 +56,9 @@ pub const MAX_REQUEST_LINE_BYTES: usize = 64 * 1024;
 /// Unix: `$XDG_RUNTIME_DIR/gst-replay/control.sock`, else `/tmp/gst-replay-<uid>/control.sock`
 /// (an empty or relative `$XDG_RUNTIME_DIR` is ignored, as the XDG base directory
 /// specification asks). Windows: the named pipe `\\.\pipe\gst-replay-<user name>`.
+#[cfg(not(fuzzing))]
 pub fn default_socket_path() -> PathBuf {
     platform::default_socket_path()
-}
-
-/// One end of a control connection, as the shared protocol code needs it: bytes both ways,
-/// with timeouts. A Unix stream socket, or a named pipe on Windows.
-pub(crate) trait Connection: Read + Write + Send + 'static {
-    /// Bounds each following read (None: wait without limit). As with `UnixStream`, a zero
-    /// duration is refused: callers pass what is left of a deadline, never nothing.
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
-
-    /// Bounds each following write (None: wait without limit).
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
-
-    /// Writes `bytes` only as far as the connection takes them without waiting for the peer
-    /// to read: for the one short reply the accept thread itself sends, which must never
-    /// block it.
-    fn write_without_waiting(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
 /// One request per connection, sent as one JSON line.
@@ -71,16 +68,17 @@ pub(crate) trait Connection: Read + Write + Send + 'static {
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Request {
     /// Save the last `last_ns` nanoseconds (None: the run's --duration) and the next
-    /// `post_ns` (None: the run's --post-roll); `clear` makes later saves start after this
-    /// clip (false: the run's --clear-on-save decides). `path` chooses the file (None: the
-    /// run's naming scheme).
+    /// `post_ns` (None: the run's --post-roll); `clear` true makes later saves start after
+    /// this clip, false keeps them from doing so (None: the run's --clear-on-save decides).
+    /// `path` chooses the file (None: the run's naming scheme). None goes on the wire as
+    /// `null`; a field left out means the same.
     Save {
         #[serde(default)]
         last_ns: Option<u64>,
         #[serde(default)]
         post_ns: Option<u64>,
         #[serde(default)]
-        clear: bool,
+        clear: Option<bool>,
         #[serde(default)]
         path: Option<String>,
     },
@@ -166,94 +164,15 @@ pub enum ControlError {
     },
 }
 
+#[cfg(not(fuzzing))]
 impl ControlError {
-    fn io(action: &'static str, path: &Path, error: io::Error) -> Self {
+    fn io(action: &'static str, path: &std::path::Path, error: io::Error) -> Self {
         ControlError::Io {
             action,
             path: path.to_path_buf(),
             error,
         }
     }
-}
-
-/// Why [`read_line`] returned no line.
-#[derive(Debug)]
-enum LineError {
-    /// The peer closed the connection before sending a single byte.
-    Closed,
-    /// The line grew past the limit before its newline arrived.
-    TooLong,
-    /// The deadline passed first.
-    TimedOut,
-    /// The socket failed.
-    Io(io::Error),
-}
-
-/// Reads one line (returned without its newline) from `stream`, giving up at `deadline`
-/// (None: wait without limit) or once the line exceeds `max_len` bytes.
-///
-/// The deadline covers the whole line, not each read, so a peer that trickles one byte at a
-/// time cannot hold the connection open forever. Bytes after the newline are ignored: there
-/// is one message per connection. A peer that closes after a partial line has sent that line.
-fn read_line(
-    stream: &mut impl Connection,
-    deadline: Option<Instant>,
-    max_len: usize,
-) -> Result<Vec<u8>, LineError> {
-    let mut line = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        set_read_deadline(stream, deadline)?;
-        let count = match stream.read(&mut chunk) {
-            Ok(count) => count,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) if is_timeout(&error) => return Err(LineError::TimedOut),
-            Err(error) => return Err(LineError::Io(error)),
-        };
-        let received = &chunk[..count];
-        if received.is_empty() {
-            return if line.is_empty() {
-                Err(LineError::Closed)
-            } else {
-                Ok(line)
-            };
-        }
-        let newline = received.iter().position(|&byte| byte == b'\n');
-        line.extend_from_slice(&received[..newline.unwrap_or(count)]);
-        if line.len() > max_len {
-            return Err(LineError::TooLong);
-        }
-        if newline.is_some() {
-            return Ok(line);
-        }
-    }
-}
-
-/// Sets the socket's read timeout to what is left until `deadline`.
-fn set_read_deadline(stream: &impl Connection, deadline: Option<Instant>) -> Result<(), LineError> {
-    let remaining = match deadline {
-        None => None,
-        Some(deadline) => match time_left(deadline) {
-            Some(remaining) => Some(remaining),
-            None => return Err(LineError::TimedOut),
-        },
-    };
-    stream.set_read_timeout(remaining).map_err(LineError::Io)
-}
-
-/// Time left until `deadline`, or None once it has passed (a zero timeout means "no timeout"
-/// to the socket API, so it must never be handed over).
-fn time_left(deadline: Instant) -> Option<Duration> {
-    Some(deadline.saturating_duration_since(Instant::now())).filter(|left| !left.is_zero())
-}
-
-/// Socket timeouts surface as `WouldBlock` on Unix and `TimedOut` elsewhere (and from the
-/// Windows pipes).
-fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 #[cfg(test)]
@@ -266,16 +185,51 @@ mod request_tests {
         let request = Request::Save {
             last_ns: Some(30_000_000_000),
             post_ns: None,
-            clear: false,
+            clear: None,
             path: None,
         };
         assert_eq!(
             request.to_line(),
-            "{\"command\":\"save\",\"last_ns\":30000000000,\"post_ns\":null,\"clear\":false,\"path\":null}\n"
+            "{\"command\":\"save\",\"last_ns\":30000000000,\"post_ns\":null,\"clear\":null,\"path\":null}\n"
         );
         assert_eq!(
             parse_request(request.to_line().as_bytes()).unwrap(),
             request
+        );
+    }
+
+    #[test]
+    fn clear_says_clear_do_not_clear_or_nothing() {
+        let clear_of = |line: &[u8]| match parse_request(line).unwrap() {
+            Request::Save { clear, .. } => clear,
+            Request::Status => panic!("not a save"),
+        };
+        assert_eq!(clear_of(br#"{"command":"save","clear":true}"#), Some(true));
+        assert_eq!(
+            clear_of(br#"{"command":"save","clear":false}"#),
+            Some(false)
+        );
+        assert_eq!(clear_of(br#"{"command":"save","clear":null}"#), None);
+        assert_eq!(clear_of(br#"{"command":"save"}"#), None);
+        for (clear, on_the_wire) in [
+            (Some(true), "\"clear\":true"),
+            (Some(false), "\"clear\":false"),
+            (None, "\"clear\":null"),
+        ] {
+            let request = Request::Save {
+                last_ns: None,
+                post_ns: None,
+                clear,
+                path: None,
+            };
+            let line = request.to_line();
+            assert!(line.contains(on_the_wire), "{line}");
+            assert_eq!(parse_request(line.as_bytes()).unwrap(), request);
+        }
+        let error = parse_request(br#"{"command":"save","clear":"yes"}"#).unwrap_err();
+        assert!(
+            matches!(error, ControlError::InvalidRequest { .. }),
+            "{error}"
         );
     }
 
@@ -293,7 +247,7 @@ mod request_tests {
         let expected = Request::Save {
             last_ns: None,
             post_ns: None,
-            clear: false,
+            clear: None,
             path: None,
         };
         assert_eq!(parse_request(b"{\"command\":\"save\"}").unwrap(), expected);
@@ -306,7 +260,7 @@ mod request_tests {
         let expected = Request::Save {
             last_ns: Some(5),
             post_ns: None,
-            clear: false,
+            clear: None,
             path: Some("/tmp/clip.mp4".into()),
         };
         assert_eq!(parsed, expected);
@@ -359,7 +313,7 @@ mod request_tests {
         (
             any::<Option<u64>>(),
             any::<Option<u64>>(),
-            any::<bool>(),
+            any::<Option<bool>>(),
             proptest::option::of(any::<String>()),
         )
             .prop_map(|(last_ns, post_ns, clear, path)| Request::Save {

@@ -12,11 +12,9 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::platform::{self, Listener, StopSender};
-use super::{
-    error_reply, parse_request, read_line, Connection, ControlError, LineError, Request,
-    MAX_REQUEST_LINE_BYTES,
-};
+use super::connection::{read_line, Connection, LineError};
+use super::platform::{Listener, StopSender};
+use super::{error_reply, parse_request, ControlError, Request, MAX_REQUEST_LINE_BYTES};
 
 /// How long a client may take to send its request line before it is dropped.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -87,8 +85,9 @@ impl Server {
             request_timeout,
         } = self;
         let path = listener.path().to_path_buf();
-        let (stop_sender, stop_receiver) =
-            platform::stop_pair().map_err(|error| ControlError::io("serve on", &path, error))?;
+        let (stop_sender, stop_receiver) = listener
+            .stop_pair()
+            .map_err(|error| ControlError::io("serve on", &path, error))?;
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
             request_timeout,

@@ -65,7 +65,7 @@ fn save(last_ns: Option<u64>) -> Request {
     Request::Save {
         last_ns,
         post_ns: None,
-        clear: false,
+        clear: None,
         path: None,
     }
 }
@@ -248,7 +248,7 @@ fn save_with_line_length(length: usize) -> Request {
     let empty_path_length = Request::Save {
         last_ns: None,
         post_ns: None,
-        clear: false,
+        clear: None,
         path: Some(String::new()),
     }
     .to_line()
@@ -257,7 +257,7 @@ fn save_with_line_length(length: usize) -> Request {
     Request::Save {
         last_ns: None,
         post_ns: None,
-        clear: false,
+        clear: None,
         path: Some("p".repeat(length - empty_path_length)),
     }
 }

@@ -1,17 +1,31 @@
-//! The control channel on Unix: a stream socket in a private directory.
+//! The control channel on Unix: an `interprocess` local socket, which here is a stream socket
+//! file, in a private directory.
 //!
 //! The socket file is the server's identity: `bind` refuses a live one (another server is
 //! running), replaces a stale one (a server died) and never touches anything that is not a
 //! socket; the file goes when the server does, unless another server has replaced it.
+//!
+//! `interprocess` binds, accepts, connects and gives the socket its mode before anything can
+//! connect. What it leaves to us is here: the private directory, telling a stale socket file
+//! from a live one (its `try_overwrite` would replace a live server too), removing only the
+//! file this server created (its name reclamation removes whatever is at the path), and
+//! waking the accept loop to stop.
 
 use std::fs::{self, DirBuilder, Permissions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
+
+use interprocess::local_socket::prelude::*;
+use interprocess::local_socket::{
+    GenericFilePath, ListenerNonblockingMode, ListenerOptions, Name, Stream,
+};
+use interprocess::os::unix::local_socket::ListenerOptionsExt;
+use interprocess::os::unix::uds_local_socket::Listener as SocketListener;
+use rustix::event::{PollFd, PollFlags};
 
 use super::server::RETRY_PAUSE;
 use super::{Connection, ControlError};
@@ -29,23 +43,18 @@ pub(super) fn default_socket_path() -> PathBuf {
         // Not std::env::temp_dir(): a different $TMPDIR in the shell running `save` must not
         // make it look for the server somewhere else.
         None => Path::new("/tmp")
-            .join(format!("gst-replay-{}", current_uid()))
+            .join(format!("gst-replay-{}", rustix::process::getuid().as_raw()))
             .join(SOCKET_FILE_NAME),
     }
 }
 
-fn current_uid() -> libc::uid_t {
-    // SAFETY: getuid has no preconditions, cannot fail and touches no memory of ours.
-    unsafe { libc::getuid() }
-}
-
-impl Connection for UnixStream {
+impl Connection for Stream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_read_timeout(self, timeout)
+        self.set_recv_timeout(timeout)
     }
 
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_write_timeout(self, timeout)
+        self.set_send_timeout(timeout)
     }
 
     fn write_without_waiting(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -54,10 +63,19 @@ impl Connection for UnixStream {
     }
 }
 
+/// The socket file's name as `interprocess` takes it.
+fn socket_name<'path>(
+    path: &'path Path,
+    action: &'static str,
+) -> Result<Name<'path>, ControlError> {
+    path.to_fs_name::<GenericFilePath>()
+        .map_err(|error| ControlError::io(action, path, error))
+}
+
 /// Connects, telling "nobody is there" (no file, or a stale file nobody accepts on) apart
 /// from other failures such as a permission problem.
-pub(super) fn connect(path: &Path) -> Result<UnixStream, ControlError> {
-    UnixStream::connect(path).map_err(|error| match error.kind() {
+pub(super) fn connect(path: &Path) -> Result<Stream, ControlError> {
+    Stream::connect(socket_name(path, "connect to")?).map_err(|error| match error.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ControlError::NotRunning {
             path: path.to_path_buf(),
         },
@@ -68,7 +86,7 @@ pub(super) fn connect(path: &Path) -> Result<UnixStream, ControlError> {
 /// A bound socket. Dropping it closes the socket, then removes its file.
 pub(super) struct Listener {
     // Declared first, so it is closed before the file it was reached by goes.
-    listener: UnixListener,
+    listener: SocketListener,
     socket_file: SocketFile,
 }
 
@@ -80,25 +98,27 @@ impl Listener {
     pub(super) fn bind(path: &Path) -> Result<Listener, ControlError> {
         create_private_parent_dir(path)?;
         remove_stale_socket(path)?;
-        let listener = UnixListener::bind(path).map_err(|error| match error.kind() {
-            // Another server won the race between our stale check and our bind.
-            io::ErrorKind::AddrInUse => ControlError::AlreadyRunning {
-                path: path.to_path_buf(),
-            },
-            _ => ControlError::io("listen on", path, error),
-        })?;
-        // From here on, dropping `socket_file` on an error removes what we just created.
-        let socket_file = SocketFile::identify(path)?;
-        fs::set_permissions(path, Permissions::from_mode(0o600))
-            .map_err(|error| ControlError::io("restrict the permissions of", path, error))?;
-        // Non-blocking so that a connection that vanishes between poll and accept cannot
-        // stall the accept loop (and with it, shutdown).
-        listener
-            .set_nonblocking(true)
-            .map_err(|error| ControlError::io("listen on", path, error))?;
+        let listener = ListenerOptions::new()
+            .name(socket_name(path, "listen on")?)
+            // Set on the socket before it is bound: never reachable by others, not even for
+            // a moment.
+            .mode(0o600)
+            // `SocketFile` removes the file, and only if it is still this server's.
+            .reclaim_name(false)
+            // Accepting never blocks, so that a connection that vanishes between poll and
+            // accept cannot stall the accept loop (and with it, shutdown).
+            .nonblocking(ListenerNonblockingMode::Accept)
+            .create_sync_as::<SocketListener>()
+            .map_err(|error| match error.kind() {
+                // Another server won the race between our stale check and our bind.
+                io::ErrorKind::AddrInUse => ControlError::AlreadyRunning {
+                    path: path.to_path_buf(),
+                },
+                _ => ControlError::io("listen on", path, error),
+            })?;
         Ok(Listener {
             listener,
-            socket_file,
+            socket_file: SocketFile::identify(path)?,
         })
     }
 
@@ -106,12 +126,18 @@ impl Listener {
         &self.socket_file.path
     }
 
+    /// What stops [`Listener::accept_until_stopped`].
+    pub(super) fn stop_pair(&self) -> io::Result<(StopSender, StopReceiver)> {
+        let (sender, receiver) = UnixStream::pair()?;
+        Ok((StopSender { _write_end: sender }, StopReceiver(receiver)))
+    }
+
     /// Hands every client that connects to `on_connection`, in blocking mode, until `stop`
     /// fires; stopping wins over pending clients.
     pub(super) fn accept_until_stopped(
         self,
         stop: &StopReceiver,
-        mut on_connection: impl FnMut(UnixStream),
+        mut on_connection: impl FnMut(Stream),
     ) {
         loop {
             match wait_for_wakeup(&self.listener, &stop.0) {
@@ -131,11 +157,6 @@ pub(super) struct StopSender {
 
 /// What the accept loop watches besides the listener.
 pub(super) struct StopReceiver(UnixStream);
-
-pub(super) fn stop_pair() -> io::Result<(StopSender, StopReceiver)> {
-    let (sender, receiver) = UnixStream::pair()?;
-    Ok((StopSender { _write_end: sender }, StopReceiver(receiver)))
-}
 
 /// The socket file this server created, identified by device and inode so that it is never
 /// mistaken for a file another server put at the same path later.
@@ -211,7 +232,7 @@ fn remove_stale_socket(path: &Path) -> Result<(), ControlError> {
         });
     }
     // The probe sends nothing; a gst-replay server closes such a connection silently.
-    match UnixStream::connect(path) {
+    match Stream::connect(socket_name(path, "check who listens on")?) {
         Ok(_probe) => Err(ControlError::AlreadyRunning {
             path: path.to_path_buf(),
         }),
@@ -236,33 +257,23 @@ enum Wakeup {
 }
 
 /// Blocks until a client connects or the handle asks to stop; stopping wins.
-fn wait_for_wakeup(listener: &UnixListener, stop_receiver: &UnixStream) -> Wakeup {
+///
+/// `interprocess` has no way to interrupt a blocking accept, hence this poll on the listener
+/// and the stop pair together.
+fn wait_for_wakeup(listener: &SocketListener, stop_receiver: &UnixStream) -> Wakeup {
     let mut fds = [
-        libc::pollfd {
-            fd: stop_receiver.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
+        PollFd::new(stop_receiver, PollFlags::IN),
+        PollFd::new(listener, PollFlags::IN),
     ];
-    // SAFETY: `fds` is a valid array of two pollfd for the length passed, and both
-    // descriptors stay open for the duration of the call (borrowed above).
-    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-    if ready < 0 {
-        let interrupted = io::Error::last_os_error().kind() == io::ErrorKind::Interrupted;
-        return if interrupted {
-            Wakeup::Connection // Spurious: accept finds nothing and we poll again.
-        } else {
-            Wakeup::Failure
-        };
+    match rustix::event::poll(&mut fds, None) {
+        Ok(_) => {}
+        // Spurious: accept finds nothing and we poll again.
+        Err(rustix::io::Errno::INTR) => return Wakeup::Connection,
+        Err(_) => return Wakeup::Failure,
     }
-    if fds[0].revents != 0 {
+    if !fds[0].revents().is_empty() {
         Wakeup::Stop
-    } else if fds[1].revents & libc::POLLIN != 0 {
+    } else if fds[1].revents().contains(PollFlags::IN) {
         Wakeup::Connection
     } else {
         Wakeup::Failure
@@ -270,13 +281,13 @@ fn wait_for_wakeup(listener: &UnixListener, stop_receiver: &UnixStream) -> Wakeu
 }
 
 /// Accepts every pending connection and hands each over in blocking mode.
-fn accept_connections(listener: &UnixListener, on_connection: &mut impl FnMut(UnixStream)) {
+fn accept_connections(listener: &SocketListener, on_connection: &mut impl FnMut(Stream)) {
     loop {
         match listener.accept() {
-            Ok((stream, _)) => {
+            Ok(stream) => {
                 // Some systems pass the listener's non-blocking flag on to accepted sockets.
                 if stream.set_nonblocking(false).is_ok() {
-                    on_connection(stream);
+                    on_connection(stream.into());
                 }
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
@@ -304,7 +315,10 @@ mod tests {
             Some(dir) => assert_eq!(path, Path::new(&dir).join("gst-replay/control.sock")),
             None => assert_eq!(
                 path,
-                PathBuf::from(format!("/tmp/gst-replay-{}/control.sock", current_uid()))
+                PathBuf::from(format!(
+                    "/tmp/gst-replay-{}/control.sock",
+                    rustix::process::getuid().as_raw()
+                ))
             ),
         }
     }

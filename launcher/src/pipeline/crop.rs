@@ -192,7 +192,7 @@ mod tests {
         fn crops_fit_are_centred_and_even(width in 16u32..8000, height in 16u32..8000, w in 1u32..30, h in 1u32..30) {
             let region = centered_crop(width, height, Aspect::Ratio(w, h));
             prop_assert!(region.x + region.width <= width && region.y + region.height <= height);
-            prop_assert!(region.width % 2 == 0 && region.height % 2 == 0);
+            prop_assert!(region.width.is_multiple_of(2) && region.height.is_multiple_of(2));
             prop_assert!(region.x.abs_diff(width - region.x - region.width) <= 1);
             prop_assert!(region.y.abs_diff(height - region.y - region.height) <= 1);
             prop_assert!(region.width == (width & !1) || region.height == (height & !1));

@@ -325,8 +325,7 @@ fn answer_control_request(
                 last: last_ns.map(seconds),
                 // The client checks its range; a hand-written request may not.
                 post: post_ns.map(|ns| seconds(ns).min(MAX_POST_ROLL_SECONDS)),
-                // The wire cannot say "do not clear": without --clear the run's default holds.
-                clear: clear.then_some(true),
+                clear,
                 path,
             };
             timeout += Duration::from_secs_f64(clip.post.unwrap_or(default_post_roll));
