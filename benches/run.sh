@@ -27,7 +27,7 @@ OUT=$RES/results.jsonl
 : >"$OUT"
 
 if [ $QUICK = 1 ]; then
-    RUNS=3; SIZES="15 60 300"; RATES="2 50"; STEADY_RUNS=5; FILL_RUNS=3; MEM_RUNS=2
+    RUNS=3; SIZES="15 600"; RATES="2 50"; STEADY_RUNS=5; FILL_RUNS=3; MEM_RUNS=2
     STALL_RUNS=2; MANY_RINGS=10; MANY_LIVE=5; MANY_RUNS=1; CG_FRAMES=1500
 else
     RUNS=5; SIZES="15 30 60 300 600"; RATES="2 8 50"; STEADY_RUNS=9; FILL_RUNS=5; MEM_RUNS=3
@@ -54,7 +54,7 @@ machine() {
 }
 machine
 
-step "1. save latency, full 120 s ring at 15 Mbps, against copy / FFmpeg / mp4mux"
+step "1. save latency, full 120 s ring at 15 Mbps, with and without SHA-256, against the limit / cp / FFmpeg / mp4mux"
 # The bench hands replayring what h264parse/h265parse negotiate with it: avc/hvc1.
 for T in tmpfs disk; do
     D=$TMPFS; [ $T = disk ] && D=$DISK
@@ -90,6 +90,9 @@ for SINK in fakesink replayring gopbuffer; do
     IR=$(sed -n 's/^summary: //p' $RES/callgrind.$SINK.out)
     echo "{\"bench\": \"callgrind\", \"format\": \"avc\", \"sink\": \"$SINK\", \"frames\": $((CG_FRAMES - 600)), \"ir\": $IR}" >>"$OUT"
 done
+step "2d. CPU per frame in a whole pipeline: filesrc ! qtdemux ! h264parse ! sink"
+"$BIN" pipeline --mp4 $IN/h264_15M_120s.mp4 --sinks fakesink,replayring,gopbuffer \
+    --ring-seconds 10 --runs $STEADY_RUNS >>"$OUT"
 step "2c. filling an empty ring with freshly allocated frames (one process per run)"
 for i in $(seq $FILL_RUNS); do
     "$BIN" fill --input $H264 --sink fakesink --ring-seconds 10 >>"$OUT"

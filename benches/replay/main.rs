@@ -12,6 +12,7 @@ mod fill;
 mod input;
 mod many;
 mod memory;
+mod pipeline;
 mod process;
 mod record;
 mod save;
@@ -39,6 +40,8 @@ enum Measurement {
     Save(save::Args),
     /// Streaming-thread cost per frame with the ring full and evicting.
     Steady(steady::Args),
+    /// CPU per frame of `filesrc ! qtdemux ! h264parse ! <sink>`, the sink included.
+    Pipeline(pipeline::Args),
     /// Cost per frame of freshly allocated frames, while the ring fills and once it is full.
     Fill(fill::Args),
     /// Resident memory with a full ring.
@@ -69,6 +72,7 @@ fn run(measurement: Measurement) -> Result<()> {
     match measurement {
         Measurement::Save(args) => save::run(&args),
         Measurement::Steady(args) => steady::run(&args),
+        Measurement::Pipeline(args) => pipeline::run(&args),
         Measurement::Fill(args) => fill::run(&args),
         Measurement::Memory(args) => memory::run(&args),
         Measurement::Stall(args) => stall::run(&args),

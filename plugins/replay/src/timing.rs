@@ -21,7 +21,7 @@ pub fn timescale_for_framerate(framerate: Option<(i32, i32)>) -> u32 {
         return PREFERRED_TIMESCALE;
     }
     let (numerator, denominator) = (numerator as u64, denominator as u64);
-    if (PREFERRED_TIMESCALE as u64 * denominator) % numerator == 0 {
+    if (PREFERRED_TIMESCALE as u64 * denominator).is_multiple_of(numerator) {
         return PREFERRED_TIMESCALE;
     }
     // One frame lasts denominator * k ticks at numerator * k ticks per second.
