@@ -3,10 +3,18 @@
 //! decoding it; clips saved on REST calls, stored, announced as events, measured as metrics.
 //!
 //! One module per concern, as MediaMTX keeps one package per concern:
+//! - [`config`]: flags and the TOML file.
+//! - [`api`]: the HTTP routes, thin: they check what they get and call the rest.
 //! - [`sessions`]: the sessions and their ingest pipelines (GStreamer's threads only).
+//! - [`jobs`]: save jobs, their states, idempotency, and the database that keeps them.
+//! - [`ids`]: the identifiers that name routes and files.
 //!
 //! GStreamer work never runs on the async runtime's threads: pipelines run on GStreamer's
-//! own, and calls that may block (stopping a pipeline, waiting for its saves) go through
-//! `tokio::task::spawn_blocking`.
+//! own, and calls that may block (stopping a pipeline, waiting for its saves, the database)
+//! go through `tokio::task::spawn_blocking`.
 
+pub mod api;
+pub mod config;
+pub mod ids;
+pub mod jobs;
 pub mod sessions;

@@ -1,0 +1,4 @@
+//! The HTTP API (docs/service.md): routes, authentication, request parsing and problem
+//! documents.
+
+pub mod problem;
