@@ -7,6 +7,9 @@
 //! - [`api`]: the HTTP routes, thin: they check what they get and call the rest.
 //! - [`sessions`]: the sessions and their ingest pipelines (GStreamer's threads only).
 //! - [`jobs`]: save jobs, their states, idempotency, and the database that keeps them.
+//! - [`storage`]: where clips are kept and served from.
+//! - [`events`]: `ReplayCreated` to events.jsonl and webhooks, through an outbox.
+//! - [`metrics`]: `/metrics`, with seed 002's names.
 //! - [`ids`]: the identifiers that name routes and files.
 //!
 //! GStreamer work never runs on the async runtime's threads: pipelines run on GStreamer's
@@ -15,6 +18,10 @@
 
 pub mod api;
 pub mod config;
+pub mod events;
 pub mod ids;
 pub mod jobs;
+pub mod log;
+pub mod metrics;
 pub mod sessions;
+pub mod storage;

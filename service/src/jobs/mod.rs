@@ -84,8 +84,8 @@ impl SaveSpec {
 pub struct Job {
     pub replay_id: Id,
     pub session_id: Id,
-    pub user_id: Id,
-    pub game_id: Id,
+    pub user_id: Option<Id>,
+    pub game_id: Option<Id>,
     pub status: JobStatus,
     pub progress: u8,
     /// Where the clip is (or will be) stored.

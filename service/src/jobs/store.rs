@@ -63,8 +63,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
     replay_id TEXT PRIMARY KEY,
     session_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    game_id TEXT NOT NULL,
+    user_id TEXT,
+    game_id TEXT,
     status TEXT NOT NULL,
     progress INTEGER NOT NULL,
     location TEXT NOT NULL,
@@ -430,8 +430,8 @@ fn insert_job(connection: &Connection, job: &Job) -> Result<(), StoreError> {
         params![
             job.replay_id.as_str(),
             job.session_id.as_str(),
-            job.user_id.as_str(),
-            job.game_id.as_str(),
+            job.user_id.as_ref().map(Id::as_str),
+            job.game_id.as_ref().map(Id::as_str),
             job.status.name(),
             job.progress,
             job.location,
@@ -478,7 +478,10 @@ fn job_in(connection: &Connection, replay_id: &Id) -> Result<Option<Job>, StoreE
 
 /// A row as SQLite hands it out, before its text is checked.
 struct JobRow {
-    ids: [String; 4],
+    replay_id: String,
+    session_id: String,
+    user_id: Option<String>,
+    game_id: Option<String>,
     status: String,
     progress: i64,
     location: String,
@@ -495,7 +498,10 @@ struct JobRow {
 
 fn read_job_row(row: &Row<'_>) -> rusqlite::Result<JobRow> {
     Ok(JobRow {
-        ids: [row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?],
+        replay_id: row.get(0)?,
+        session_id: row.get(1)?,
+        user_id: row.get(2)?,
+        game_id: row.get(3)?,
         status: row.get(4)?,
         progress: row.get(5)?,
         location: row.get(6)?,
@@ -513,10 +519,9 @@ fn read_job_row(row: &Row<'_>) -> rusqlite::Result<JobRow> {
 
 impl JobRow {
     fn into_job(self) -> Result<Job, StoreError> {
-        let [replay_id, session_id, user_id, game_id] = self.ids;
         let spec: serde_json::Value =
             serde_json::from_str(&self.spec).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-        let session = parse_id("sessionId", &session_id)?;
+        let session = parse_id("sessionId", &self.session_id)?;
         let spec = SaveSpec::new(
             session.clone(),
             spec["fromSeconds"].as_f64(),
@@ -526,10 +531,10 @@ impl JobRow {
         )
         .map_err(|err| StoreError::Corrupt(err.to_string()))?;
         Ok(Job {
-            replay_id: parse_id("replayId", &replay_id)?,
+            replay_id: parse_id("replayId", &self.replay_id)?,
             session_id: session,
-            user_id: parse_id("userId", &user_id)?,
-            game_id: parse_id("gameId", &game_id)?,
+            user_id: self.user_id.map(|id| parse_id("userId", &id)).transpose()?,
+            game_id: self.game_id.map(|id| parse_id("gameId", &id)).transpose()?,
             status: self.status.parse().map_err(StoreError::Corrupt)?,
             progress: self.progress.clamp(0, 100) as u8,
             location: self.location,
@@ -564,8 +569,8 @@ mod tests {
         Job {
             replay_id: id(replay),
             session_id: id("s1"),
-            user_id: id("u"),
-            game_id: id("g"),
+            user_id: Some(id("u")),
+            game_id: None,
             status: JobStatus::Queued,
             progress: 0,
             location: format!("/data/replays/g/u/{replay}.mp4"),
