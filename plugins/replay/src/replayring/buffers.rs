@@ -4,6 +4,7 @@ use crate::audio_format::AudioFormat;
 use crate::ring::Frame;
 use crate::running_time;
 use crate::stream_format::StreamFormat;
+use crate::time::Nanos;
 
 pub enum DetachedBuffer {
     Kept(gst::Buffer),
@@ -37,9 +38,13 @@ pub fn frame_from_buffer(
             .map(|(n, d)| 1_000_000_000i64 * d as i64 / n as i64)
     };
     Some(Frame {
-        pts: times.pts,
-        dts: times.dts,
-        duration: times.duration.or_else(frame_interval).unwrap_or(0),
+        pts: times.pts.as_nanos(),
+        dts: times.dts.as_nanos(),
+        duration: times
+            .duration
+            .map(Nanos::as_nanos)
+            .or_else(frame_interval)
+            .unwrap_or(0),
         keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
         size: buffer.size() as u64,
         payload: buffer,
@@ -55,10 +60,11 @@ pub fn packet_from_buffer(
 ) -> Option<Frame<gst::Buffer>> {
     let times = running_time::buffer_times(segment, &buffer)?;
     Some(Frame {
-        pts: times.pts,
-        dts: times.pts,
+        pts: times.pts.as_nanos(),
+        dts: times.pts.as_nanos(),
         duration: times
             .duration
+            .map(Nanos::as_nanos)
             .or_else(|| format.nominal_packet_duration())
             .unwrap_or(0),
         keyframe: true,

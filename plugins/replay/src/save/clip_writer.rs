@@ -15,6 +15,7 @@ use crate::codec;
 use crate::mp4::{self, FaststartPlan, Movie};
 use crate::ring::Frame;
 use crate::stream_format::StreamFormat;
+use crate::time::Nanos;
 use crate::timing::TickClock;
 
 type Mapped = gst::MappedBuffer<gst::buffer::Readable>;
@@ -73,9 +74,9 @@ impl ClipFile {
             .iter()
             .zip(&video.sizes)
             .map(|(frame, &size)| SampleTiming {
-                dts: frame.dts,
-                pts: frame.pts,
-                duration: frame.duration,
+                dts: Nanos::from_nanos(frame.dts),
+                pts: Nanos::from_nanos(frame.pts),
+                duration: Nanos::from_nanos(frame.duration),
                 keyframe: frame.keyframe,
                 size,
             })
@@ -84,7 +85,7 @@ impl ClipFile {
             format.sample_entry(),
             &timings,
             format.framerate,
-            clip.presentation_start..clip.presentation_end,
+            Nanos::from_nanos(clip.presentation_start)..Nanos::from_nanos(clip.presentation_end),
         );
         let movie_clock = TickClock::new(timings[0].dts, movie.timescale);
         let mut buffers = video.buffers;
@@ -92,7 +93,11 @@ impl ClipFile {
         let mut first_buffer_of_track = vec![0];
         for track in &clip.audio {
             first_buffer_of_track.push(buffers.len());
-            let (packets, audio_track) = audio_track(track, &movie_clock, clip.presentation_start)?;
+            let (packets, audio_track) = audio_track(
+                track,
+                &movie_clock,
+                Nanos::from_nanos(clip.presentation_start),
+            )?;
             movie.tracks.push(audio_track);
             buffers.extend(packets);
         }
@@ -184,7 +189,7 @@ fn plan_video(
 fn audio_track(
     clip: &AudioClip<gst::Buffer, AudioFormat>,
     movie_clock: &TickClock,
-    movie_start: i64,
+    movie_start: Nanos,
 ) -> Result<(Vec<Mapped>, mp4::Track), ClipError> {
     let invalid = |reason: String| ClipError::Audio {
         track: clip.track,
@@ -202,9 +207,9 @@ fn audio_track(
         .zip(&packets)
         .map(|(packet, data)| {
             Ok(SampleTiming {
-                dts: packet.pts,
-                pts: packet.pts,
-                duration: packet.duration,
+                dts: Nanos::from_nanos(packet.pts),
+                pts: Nanos::from_nanos(packet.pts),
+                duration: Nanos::from_nanos(packet.duration),
                 keyframe: true,
                 size: u32::try_from(data.len())
                     .map_err(|_| invalid("a packet exceeds 4 GiB".into()))?,
@@ -219,7 +224,7 @@ fn audio_track(
         entry,
         clip.format.timescale(),
         &timings,
-        clip.presentation.clone(),
+        Nanos::from_nanos(clip.presentation.start)..Nanos::from_nanos(clip.presentation.end),
         movie_clock,
         movie_start,
     );
@@ -231,5 +236,5 @@ fn presented_nanos(movie: &Movie) -> u64 {
     let edit = movie.tracks[0]
         .edit
         .expect("clips always have an edit list");
-    TickClock::ticks_to_nanos(movie.timescale, edit.segment_duration as i64) as u64
+    TickClock::ticks_to_nanos(movie.timescale, edit.segment_duration as i64).as_nanos() as u64
 }
