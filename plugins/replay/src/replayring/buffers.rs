@@ -35,16 +35,15 @@ pub fn frame_from_buffer(
     let frame_interval = || {
         format
             .framerate
-            .map(|(n, d)| 1_000_000_000i64 * d as i64 / n as i64)
+            .map(|(n, d)| Nanos::from_secs(d as i64) / n as i64)
     };
     Some(Frame {
-        pts: times.pts.as_nanos(),
-        dts: times.dts.as_nanos(),
+        pts: times.pts,
+        dts: times.dts,
         duration: times
             .duration
-            .map(Nanos::as_nanos)
             .or_else(frame_interval)
-            .unwrap_or(0),
+            .unwrap_or(Nanos::ZERO),
         keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
         size: buffer.size() as u64,
         payload: buffer,
@@ -60,13 +59,12 @@ pub fn packet_from_buffer(
 ) -> Option<Frame<gst::Buffer>> {
     let times = running_time::buffer_times(segment, &buffer)?;
     Some(Frame {
-        pts: times.pts.as_nanos(),
-        dts: times.pts.as_nanos(),
+        pts: times.pts,
+        dts: times.pts,
         duration: times
             .duration
-            .map(Nanos::as_nanos)
             .or_else(|| format.nominal_packet_duration())
-            .unwrap_or(0),
+            .unwrap_or(Nanos::ZERO),
         keyframe: true,
         size: buffer.size() as u64,
         payload: buffer,

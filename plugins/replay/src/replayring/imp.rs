@@ -312,7 +312,7 @@ impl ReplayRing {
         gst::trace!(
             CAT,
             obj = pad,
-            "frame pts {} keyframe {}",
+            "frame pts {:?} keyframe {}",
             frame.pts,
             frame.keyframe
         );
@@ -363,7 +363,7 @@ impl ReplayRing {
         let pushed = state.push_audio(number, packet, format, limits);
         drop(state);
         if let Some(gap) = pushed.gap {
-            gst::info!(CAT, obj = pad, "audio gap of {} ns", gap);
+            gst::info!(CAT, obj = pad, "audio gap of {}", gap);
         }
         for message in pushed.warnings {
             gst::element_imp_warning!(self, gst::StreamError::Decode, ("{}", message));

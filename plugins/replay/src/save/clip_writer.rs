@@ -25,17 +25,17 @@ type Mapped = gst::MappedBuffer<gst::buffer::Readable>;
 pub struct ClipSummary {
     /// Bytes in the file.
     pub bytes: u64,
-    /// Presented duration in nanoseconds, as the file's edit list says it.
-    pub duration: u64,
+    /// Presented duration, as the file's edit list says it.
+    pub duration: Nanos,
     /// Frames presented.
     pub frames: u64,
     /// Video samples stored, including the decode-only lead-in from the keyframe.
     pub samples: u64,
     /// Audio tracks written beside the video.
     pub audio_tracks: u32,
-    /// Running time (stream nanoseconds) of the first presented frame: where the clip sits
-    /// in the capture, so clips can be placed against each other.
-    pub running_time: i64,
+    /// Running time of the first presented frame: where the clip sits in the capture, so
+    /// clips can be placed against each other.
+    pub running_time: Nanos,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,9 +74,9 @@ impl ClipFile {
             .iter()
             .zip(&video.sizes)
             .map(|(frame, &size)| SampleTiming {
-                dts: Nanos::from_nanos(frame.dts),
-                pts: Nanos::from_nanos(frame.pts),
-                duration: Nanos::from_nanos(frame.duration),
+                dts: frame.dts,
+                pts: frame.pts,
+                duration: frame.duration,
                 keyframe: frame.keyframe,
                 size,
             })
@@ -85,7 +85,7 @@ impl ClipFile {
             format.sample_entry(),
             &timings,
             format.framerate,
-            Nanos::from_nanos(clip.presentation_start)..Nanos::from_nanos(clip.presentation_end),
+            clip.presentation_start..clip.presentation_end,
         );
         let movie_clock = TickClock::new(timings[0].dts, movie.timescale);
         let mut buffers = video.buffers;
@@ -93,11 +93,7 @@ impl ClipFile {
         let mut first_buffer_of_track = vec![0];
         for track in &clip.audio {
             first_buffer_of_track.push(buffers.len());
-            let (packets, audio_track) = audio_track(
-                track,
-                &movie_clock,
-                Nanos::from_nanos(clip.presentation_start),
-            )?;
+            let (packets, audio_track) = audio_track(track, &movie_clock, clip.presentation_start)?;
             movie.tracks.push(audio_track);
             buffers.extend(packets);
         }
@@ -114,7 +110,7 @@ impl ClipFile {
         }
         let summary = ClipSummary {
             bytes: plan.file_len(),
-            duration: presented_nanos(&movie),
+            duration: presented_duration(&movie),
             frames: clip.presented_frames,
             samples: clip.frames.len() as u64,
             audio_tracks: clip.audio.len() as u32,
@@ -207,9 +203,9 @@ fn audio_track(
         .zip(&packets)
         .map(|(packet, data)| {
             Ok(SampleTiming {
-                dts: Nanos::from_nanos(packet.pts),
-                pts: Nanos::from_nanos(packet.pts),
-                duration: Nanos::from_nanos(packet.duration),
+                dts: packet.pts,
+                pts: packet.pts,
+                duration: packet.duration,
                 keyframe: true,
                 size: u32::try_from(data.len())
                     .map_err(|_| invalid("a packet exceeds 4 GiB".into()))?,
@@ -224,17 +220,17 @@ fn audio_track(
         entry,
         clip.format.timescale(),
         &timings,
-        Nanos::from_nanos(clip.presentation.start)..Nanos::from_nanos(clip.presentation.end),
+        clip.presentation.clone(),
         movie_clock,
         movie_start,
     );
     Ok((packets, track))
 }
 
-/// The presented duration the file's edit list says, in nanoseconds.
-fn presented_nanos(movie: &Movie) -> u64 {
+/// The presented duration the file's edit list says.
+fn presented_duration(movie: &Movie) -> Nanos {
     let edit = movie.tracks[0]
         .edit
         .expect("clips always have an edit list");
-    TickClock::ticks_to_nanos(movie.timescale, edit.segment_duration as i64).as_nanos() as u64
+    TickClock::ticks_to_nanos(movie.timescale, edit.segment_duration as i64)
 }

@@ -11,6 +11,7 @@ use super::output_file::{self, PendingFile};
 use crate::audio_format::AudioFormat;
 use crate::ring::Snapshot;
 use crate::stream_format::StreamFormat;
+use crate::time::Nanos;
 
 pub struct SaveJob {
     pub id: String,
@@ -79,12 +80,15 @@ impl SaveOutcome {
                 let mut structure = gst::Structure::builder("replay-saved")
                     .field("id", saved.id)
                     .field("location", saved.location)
-                    .field("duration", saved.summary.duration)
+                    .field("duration", saved.summary.duration.as_unsigned_nanos())
                     .field("frames", saved.summary.frames)
                     .field("samples", saved.summary.samples)
                     .field("bytes", saved.summary.bytes)
                     .field("audio-tracks", saved.summary.audio_tracks)
-                    .field("running-time", saved.summary.running_time.max(0) as u64)
+                    .field(
+                        "running-time",
+                        saved.summary.running_time.as_unsigned_nanos(),
+                    )
                     .field("latency", saved.latency)
                     .build();
                 if let Some(sha256) = saved.sha256 {
@@ -125,8 +129,8 @@ impl SaveJob {
         location: &str,
         writing: &dyn Fn(Writing),
     ) -> Result<(PathBuf, ClipSummary, Option<[u8; 32]>), String> {
-        let clip =
-            cut::window(&self.snapshot, self.window.clone()).map_err(|err| err.to_string())?;
+        let window = Nanos::from_nanos(self.window.start)..Nanos::from_nanos(self.window.end);
+        let clip = cut::window(&self.snapshot, window).map_err(|err| err.to_string())?;
         let file =
             ClipFile::plan(&clip).map_err(|err| format!("cannot write {location}: {err}"))?;
         let mut pending = PendingFile::create(location.as_ref(), &self.id)
