@@ -47,7 +47,7 @@ impl Settings {
 
     pub fn request_defaults(&self) -> RequestDefaults {
         RequestDefaults {
-            post_roll: self.post_roll,
+            post_roll: Nanos::from_unsigned_nanos(self.post_roll),
             clear: self.clear_on_save,
         }
     }

@@ -55,7 +55,7 @@ pub(super) struct State {
     /// Saves waiting for their post-roll.
     pub(super) pending: Vec<PendingSave>,
     /// clear-on-save: later saves present nothing before this stream time.
-    pub(super) cleared_until: Option<i64>,
+    pub(super) cleared_until: Option<Nanos>,
     /// A watchdog thread is looking after the pending saves.
     pub(super) watchdog_running: bool,
     /// Frames copied out of an upstream buffer pool.
@@ -207,10 +207,9 @@ impl State {
         let now = snapshot
             .complete_end()
             .ok_or_else(|| SelectError::NoKeyframe.to_string())?;
-        let now = now.as_nanos();
-        let window = request.window(now, settings.max_duration, self.cleared_until)?;
+        let window = request.window(now, settings.limits().max_duration, self.cleared_until)?;
         if request.clear {
-            self.cleared_until = Some(self.cleared_until.unwrap_or(i64::MIN).max(window.end));
+            self.cleared_until = Some(self.cleared_until.unwrap_or(Nanos::MIN).max(window.end));
         }
         self.pending.push(PendingSave {
             job: SaveJob {
@@ -223,7 +222,10 @@ impl State {
             },
             clear: request.clear,
             requested_at_stream_time: now,
-            deadline: pending::deadline(requested_at, Duration::from_nanos(request.post_roll)),
+            deadline: pending::deadline(
+                requested_at,
+                Duration::from_nanos(request.post_roll.as_unsigned_nanos()),
+            ),
         });
         let ready = self.take_completed_saves(false, settings.limits().max_duration);
         let start_watchdog = !self.pending.is_empty() && !self.watchdog_running;
@@ -273,8 +275,8 @@ impl State {
         if self.pending.is_empty() {
             return Vec::new();
         }
-        let newest_dts = self.newest_video_dts.unwrap_or(Nanos::MIN).as_nanos();
-        let live_audio_ends: Vec<Option<i64>> = self
+        let newest_dts = self.newest_video_dts.unwrap_or(Nanos::MIN);
+        let live_audio_ends: Vec<Option<Nanos>> = self
             .audio
             .iter()
             .filter(|(_, pad)| !pad.eos && pad.format.is_some())
@@ -282,7 +284,6 @@ impl State {
                 self.recording
                     .audio_track(*number)
                     .and_then(|track| track.newest_end())
-                    .map(Nanos::as_nanos)
             })
             .collect();
         let (complete, waiting): (Vec<PendingSave>, Vec<PendingSave>) =
@@ -294,8 +295,7 @@ impl State {
             .into_iter()
             .map(|save| {
                 if save.clear {
-                    self.recording
-                        .evict_before(Nanos::from_nanos(save.until()), max_duration);
+                    self.recording.evict_before(save.until(), max_duration);
                 }
                 save.job
             })

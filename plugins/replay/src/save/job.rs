@@ -16,8 +16,8 @@ use crate::time::Nanos;
 pub struct SaveJob {
     pub id: String,
     pub location_template: String,
-    /// The stream time (running time, ns) the clip presents.
-    pub window: Range<i64>,
+    /// The stream time (running time) the clip presents.
+    pub window: Range<Nanos>,
     /// The ring when the save was requested, plus what arrived during its post-roll.
     pub snapshot: Snapshot<gst::Buffer, StreamFormat, AudioFormat>,
     pub requested_at: Instant,
@@ -129,8 +129,8 @@ impl SaveJob {
         location: &str,
         writing: &dyn Fn(Writing),
     ) -> Result<(PathBuf, ClipSummary, Option<[u8; 32]>), String> {
-        let window = Nanos::from_nanos(self.window.start)..Nanos::from_nanos(self.window.end);
-        let clip = cut::window(&self.snapshot, window).map_err(|err| err.to_string())?;
+        let clip =
+            cut::window(&self.snapshot, self.window.clone()).map_err(|err| err.to_string())?;
         let file =
             ClipFile::plan(&clip).map_err(|err| format!("cannot write {location}: {err}"))?;
         let mut pending = PendingFile::create(location.as_ref(), &self.id)
