@@ -5,8 +5,8 @@
 //! in a track's timescale, stay plain integers: [`TickClock`](crate::timing::TickClock) is
 //! the one place that turns the one into the other, so the two cannot be mixed up.
 //!
-//! The wrapper is free: `#[repr(transparent)]` over an `i64`, and its arithmetic is the
-//! `i64`'s own (the same overflow checks in debug builds, nothing more).
+//! The wrapper is free: `#[repr(transparent)]` over an `i64`, its methods `#[inline]`, and
+//! its arithmetic the `i64`'s own (the same overflow checks in debug builds, nothing more).
 
 use std::fmt;
 use std::iter::Sum;
@@ -26,20 +26,24 @@ impl Nanos {
     pub const MIN: Nanos = Nanos(i64::MIN);
     pub const MAX: Nanos = Nanos(i64::MAX);
 
+    #[inline]
     pub const fn from_nanos(nanos: i64) -> Self {
         Nanos(nanos)
     }
 
+    #[inline]
     pub const fn from_millis(millis: i64) -> Self {
         Nanos(millis * NANOS_PER_MILLI)
     }
 
+    #[inline]
     pub const fn from_secs(secs: i64) -> Self {
         Nanos(secs * NANOS_PER_SECOND)
     }
 
     /// GStreamer's unsigned nanoseconds (a `guint64` property, signal argument or structure
     /// field); values past [`Nanos::MAX`] (292 years) saturate.
+    #[inline]
     pub const fn from_unsigned_nanos(nanos: u64) -> Self {
         if nanos > i64::MAX as u64 {
             Nanos::MAX
@@ -48,11 +52,13 @@ impl Nanos {
         }
     }
 
+    #[inline]
     pub const fn as_nanos(self) -> i64 {
         self.0
     }
 
     /// For GStreamer's unsigned nanoseconds: a negative time or span counts as 0.
+    #[inline]
     pub const fn as_unsigned_nanos(self) -> u64 {
         if self.0 < 0 {
             0
@@ -61,14 +67,17 @@ impl Nanos {
         }
     }
 
+    #[inline]
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / NANOS_PER_SECOND as f64
     }
 
+    #[inline]
     pub const fn saturating_add(self, rhs: Nanos) -> Self {
         Nanos(self.0.saturating_add(rhs.0))
     }
 
+    #[inline]
     pub const fn saturating_sub(self, rhs: Nanos) -> Self {
         Nanos(self.0.saturating_sub(rhs.0))
     }
@@ -76,6 +85,7 @@ impl Nanos {
 
 impl Add for Nanos {
     type Output = Nanos;
+    #[inline]
     fn add(self, rhs: Nanos) -> Nanos {
         Nanos(self.0 + rhs.0)
     }
@@ -83,18 +93,21 @@ impl Add for Nanos {
 
 impl Sub for Nanos {
     type Output = Nanos;
+    #[inline]
     fn sub(self, rhs: Nanos) -> Nanos {
         Nanos(self.0 - rhs.0)
     }
 }
 
 impl AddAssign for Nanos {
+    #[inline]
     fn add_assign(&mut self, rhs: Nanos) {
         self.0 += rhs.0;
     }
 }
 
 impl SubAssign for Nanos {
+    #[inline]
     fn sub_assign(&mut self, rhs: Nanos) {
         self.0 -= rhs.0;
     }
@@ -102,6 +115,7 @@ impl SubAssign for Nanos {
 
 impl Neg for Nanos {
     type Output = Nanos;
+    #[inline]
     fn neg(self) -> Nanos {
         Nanos(-self.0)
     }
@@ -109,6 +123,7 @@ impl Neg for Nanos {
 
 impl Mul<i64> for Nanos {
     type Output = Nanos;
+    #[inline]
     fn mul(self, rhs: i64) -> Nanos {
         Nanos(self.0 * rhs)
     }
@@ -116,12 +131,14 @@ impl Mul<i64> for Nanos {
 
 impl Div<i64> for Nanos {
     type Output = Nanos;
+    #[inline]
     fn div(self, rhs: i64) -> Nanos {
         Nanos(self.0 / rhs)
     }
 }
 
 impl Sum for Nanos {
+    #[inline]
     fn sum<I: Iterator<Item = Nanos>>(iter: I) -> Nanos {
         iter.fold(Nanos::ZERO, Add::add)
     }
