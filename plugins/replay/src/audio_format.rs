@@ -3,10 +3,10 @@
 
 use crate::mp4::{AudioCodecConfig, AudioSampleEntry, OpusConfig, OpusHeadError};
 use crate::ring::AudioTrackFormat;
+use crate::time::Nanos;
 
-const SECOND: i64 = 1_000_000_000;
 /// RFC 7845 §4.6: decode at least 80 ms before a seek target for the output to converge.
-const OPUS_PREROLL: i64 = 80_000_000;
+const OPUS_PREROLL: Nanos = Nanos::from_millis(80);
 /// Samples per AAC frame (AAC-LC; the 960-sample variant is not produced by GStreamer's
 /// encoders). The first frame after a cut lacks its MDCT overlap: one frame of pre-roll.
 const AAC_FRAME_SAMPLES: i64 = 1024;
@@ -42,7 +42,7 @@ pub enum AudioFormatError {
 }
 
 impl AudioTrackFormat for AudioFormat {
-    fn decoder_preroll(&self) -> i64 {
+    fn decoder_preroll(&self) -> Nanos {
         match self.codec {
             AudioCodec::Aac { .. } => self.samples_to_nanos(AAC_FRAME_SAMPLES),
             AudioCodec::Opus { .. } => OPUS_PREROLL,
@@ -90,9 +90,9 @@ impl AudioFormat {
         })
     }
 
-    /// Nanoseconds of `samples` at the stream's rate (Opus timestamps count at 48 kHz).
-    pub fn samples_to_nanos(&self, samples: i64) -> i64 {
-        samples * SECOND / i64::from(self.timescale())
+    /// How long `samples` last at the stream's rate (Opus timestamps count at 48 kHz).
+    pub fn samples_to_nanos(&self, samples: i64) -> Nanos {
+        Nanos::from_secs(samples) / i64::from(self.timescale())
     }
 
     /// The MP4 track timescale: the sample rate (always 48 kHz for Opus, RFC 7845).
@@ -105,7 +105,7 @@ impl AudioFormat {
 
     /// A packet's duration when its buffer does not say: one AAC frame; Opus packets vary
     /// (2.5-120 ms), so None.
-    pub fn nominal_packet_duration(&self) -> Option<i64> {
+    pub fn nominal_packet_duration(&self) -> Option<Nanos> {
         match self.codec {
             AudioCodec::Aac { .. } => Some(self.samples_to_nanos(AAC_FRAME_SAMPLES)),
             AudioCodec::Opus { .. } => None,
@@ -240,7 +240,7 @@ mod tests {
                 audio_specific_config: vec![0x11, 0x90]
             }
         );
-        assert_eq!(format.decoder_preroll(), 1024 * SECOND / 48_000);
+        assert_eq!(format.decoder_preroll(), Nanos::from_secs(1024) / 48_000);
         assert_eq!(format.timescale(), 48_000);
     }
 

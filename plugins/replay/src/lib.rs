@@ -5,8 +5,9 @@
 //! - `mp4passmux`: passthrough MP4 muxing of encoded H.264/H.265.
 //!
 //! The pure logic lives in plain modules ([`ring`], [`mp4`], [`codec`], [`audio_config`],
-//! [`timing`]) that do not depend on GStreamer types, so it is tested on its own. A save
-//! runs through [`save`], in the order its module documentation lists.
+//! [`timing`]) that do not depend on GStreamer types, so it is tested on its own. Their
+//! times are [`time::Nanos`] on the stream's running-time clock; MP4 ticks are plain
+//! integers. A save runs through [`save`], in the order its module documentation lists.
 
 use gst::glib;
 
@@ -18,6 +19,7 @@ pub mod ring;
 pub mod running_time;
 pub mod save;
 pub mod stream_format;
+pub mod time;
 pub mod timing;
 
 mod mp4passmux;

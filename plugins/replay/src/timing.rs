@@ -1,8 +1,10 @@
-//! Stream nanoseconds to MP4 ticks, without drift.
+//! Stream nanoseconds ([`Nanos`]) to MP4 ticks (plain integers), without drift.
 //!
 //! Every timestamp is converted from its absolute value (relative to one base), and sample
 //! durations are differences of converted timestamps: rounding never accumulates, so
 //! 450 frames at 30 fps last exactly 15 s whatever the nanosecond rounding upstream.
+
+use crate::time::Nanos;
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 
@@ -29,15 +31,15 @@ pub fn timescale_for_framerate(framerate: Option<(i32, i32)>) -> u32 {
     u32::try_from(numerator * multiplier).unwrap_or(PREFERRED_TIMESCALE)
 }
 
-/// Converts stream nanoseconds to ticks counted from `base`.
+/// Converts stream times to ticks counted from `base`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TickClock {
-    base: i64,
+    base: Nanos,
     timescale: u32,
 }
 
 impl TickClock {
-    pub fn new(base: i64, timescale: u32) -> Self {
+    pub fn new(base: Nanos, timescale: u32) -> Self {
         TickClock { base, timescale }
     }
 
@@ -45,9 +47,10 @@ impl TickClock {
         self.timescale
     }
 
-    /// Ticks since `base`, rounded to the nearest tick.
-    pub fn ticks(&self, nanos: i64) -> i64 {
-        let scaled = (nanos as i128 - self.base as i128) * self.timescale as i128;
+    /// Ticks from `base` to `time`, rounded to the nearest tick.
+    pub fn ticks(&self, time: Nanos) -> i64 {
+        let scaled =
+            (time.as_nanos() as i128 - self.base.as_nanos() as i128) * self.timescale as i128;
         let half = NANOS_PER_SECOND / 2;
         let rounded = if scaled >= 0 {
             (scaled + half) / NANOS_PER_SECOND
@@ -58,13 +61,13 @@ impl TickClock {
     }
 
     /// A duration in ticks, rounded.
-    pub fn duration_ticks(&self, nanos: i64) -> i64 {
-        TickClock::new(0, self.timescale).ticks(nanos)
+    pub fn duration_ticks(&self, duration: Nanos) -> i64 {
+        TickClock::new(Nanos::ZERO, self.timescale).ticks(duration)
     }
 
     /// Ticks back to nanoseconds (for reporting).
-    pub fn ticks_to_nanos(timescale: u32, ticks: i64) -> i64 {
-        (ticks as i128 * NANOS_PER_SECOND / timescale as i128) as i64
+    pub fn ticks_to_nanos(timescale: u32, ticks: i64) -> Nanos {
+        Nanos::from_nanos((ticks as i128 * NANOS_PER_SECOND / timescale as i128) as i64)
     }
 }
 
@@ -80,7 +83,7 @@ pub struct SampleTime {
 /// returns how many were).
 pub fn sample_times(
     clock: &TickClock,
-    dts_pts: impl Iterator<Item = (i64, i64)>,
+    dts_pts: impl Iterator<Item = (Nanos, Nanos)>,
 ) -> (Vec<SampleTime>, usize) {
     let mut nudged = 0;
     let mut previous: Option<i64> = None;
@@ -122,28 +125,43 @@ mod tests {
 
     #[test]
     fn absolute_conversion_does_not_drift() {
-        let clock = TickClock::new(0, 90_000);
+        let clock = TickClock::new(Nanos::ZERO, 90_000);
         // GStreamer's own rounding of frame n at 30 fps.
-        let pts = |n: i64| n * 1_000_000_000 / 30;
+        let pts = |n: i64| Nanos::from_secs(n) / 30;
         for n in 0..=450 {
             assert_eq!(clock.ticks(pts(n)), n * 3000);
         }
-        let ntsc = TickClock::new(0, 90_000);
-        let pts = |n: i64| n * 1_001_000_000_000 / 30_000;
+        let ntsc = TickClock::new(Nanos::ZERO, 90_000);
+        let pts = |n: i64| Nanos::from_secs(n * 1001) / 30_000;
         assert_eq!(ntsc.ticks(pts(100_000)), 100_000 * 3003);
     }
 
     #[test]
     fn negative_times_round_symmetrically() {
-        let clock = TickClock::new(1_000_000_000, 90_000);
-        assert_eq!(clock.ticks(0), -90_000);
-        assert_eq!(clock.ticks(1_000_000_000 - 5_556), -1);
+        let second = Nanos::from_secs(1);
+        let clock = TickClock::new(second, 90_000);
+        assert_eq!(clock.ticks(Nanos::ZERO), -90_000);
+        assert_eq!(clock.ticks(second - Nanos::from_nanos(5_556)), -1);
+    }
+
+    #[test]
+    fn durations_and_ticks_convert_both_ways() {
+        let clock = TickClock::new(Nanos::from_secs(7), 90_000);
+        assert_eq!(clock.duration_ticks(Nanos::from_millis(40)), 3600);
+        assert_eq!(
+            TickClock::ticks_to_nanos(90_000, 3600),
+            Nanos::from_millis(40)
+        );
     }
 
     #[test]
     fn decode_times_that_do_not_advance_are_nudged() {
-        let clock = TickClock::new(0, 1000);
-        let (times, nudged) = sample_times(&clock, [(0, 0), (0, 40_000_000), (1, 1)].into_iter());
+        let clock = TickClock::new(Nanos::ZERO, 1000);
+        let ns = Nanos::from_nanos;
+        let (times, nudged) = sample_times(
+            &clock,
+            [(ns(0), ns(0)), (ns(0), ns(40_000_000)), (ns(1), ns(1))].into_iter(),
+        );
         assert_eq!(
             times.iter().map(|t| t.decode).collect::<Vec<_>>(),
             vec![0, 1, 2]

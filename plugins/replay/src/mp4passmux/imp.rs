@@ -17,6 +17,7 @@ use crate::running_time;
 use crate::save::output_file::PendingFile;
 use crate::save::sample_table::{self, SampleTiming};
 use crate::stream_format::{self, StreamFormat};
+use crate::time::Nanos;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -146,7 +147,7 @@ impl State {
         output.timings.push(SampleTiming {
             pts: times.pts,
             dts: times.dts,
-            duration: times.duration.unwrap_or(0),
+            duration: times.duration.unwrap_or(Nanos::ZERO),
             keyframe,
             size,
         });
@@ -332,7 +333,7 @@ fn finish_output(output: Output, format: &StreamFormat) -> std::io::Result<PathB
     // file's edit list) are decoded but not presented.
     let all_pts = || timings.iter().map(|t| t.pts);
     let first_pts = all_pts()
-        .filter(|&pts| pts >= 0)
+        .filter(|&pts| pts >= Nanos::ZERO)
         .min()
         .or_else(|| all_pts().min())
         .expect("at least the keyframe");

@@ -4,6 +4,7 @@ use crate::audio_format::AudioFormat;
 use crate::ring::Frame;
 use crate::running_time;
 use crate::stream_format::StreamFormat;
+use crate::time::Nanos;
 
 pub enum DetachedBuffer {
     Kept(gst::Buffer),
@@ -34,12 +35,15 @@ pub fn frame_from_buffer(
     let frame_interval = || {
         format
             .framerate
-            .map(|(n, d)| 1_000_000_000i64 * d as i64 / n as i64)
+            .map(|(n, d)| Nanos::from_secs(d as i64) / n as i64)
     };
     Some(Frame {
         pts: times.pts,
         dts: times.dts,
-        duration: times.duration.or_else(frame_interval).unwrap_or(0),
+        duration: times
+            .duration
+            .or_else(frame_interval)
+            .unwrap_or(Nanos::ZERO),
         keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
         size: buffer.size() as u64,
         payload: buffer,
@@ -60,7 +64,7 @@ pub fn packet_from_buffer(
         duration: times
             .duration
             .or_else(|| format.nominal_packet_duration())
-            .unwrap_or(0),
+            .unwrap_or(Nanos::ZERO),
         keyframe: true,
         size: buffer.size() as u64,
         payload: buffer,

@@ -21,6 +21,7 @@ use crate::save::job::SaveOutcome;
 use crate::save::queue::{Reporter, SaveEvent, SaveQueue};
 use crate::save::request::{SaveRequest, REQUEST_STRUCTURE};
 use crate::stream_format::{self, StreamFormat};
+use crate::time::Nanos;
 
 pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -166,8 +167,8 @@ impl ReplayRing {
         self.saves().wait_idle();
         if settings.save_on_eos {
             let request = SaveRequest {
-                post_roll: 0,
-                ..SaveRequest::last(0, None, settings.request_defaults())
+                post_roll: Nanos::ZERO,
+                ..SaveRequest::last(Nanos::ZERO, None, settings.request_defaults())
             };
             self.start_save(request);
             self.saves().wait_idle();
@@ -312,7 +313,7 @@ impl ReplayRing {
         gst::trace!(
             CAT,
             obj = pad,
-            "frame pts {} keyframe {}",
+            "frame pts {:?} keyframe {}",
             frame.pts,
             frame.keyframe
         );
@@ -363,7 +364,7 @@ impl ReplayRing {
         let pushed = state.push_audio(number, packet, format, limits);
         drop(state);
         if let Some(gap) = pushed.gap {
-            gst::info!(CAT, obj = pad, "audio gap of {} ns", gap);
+            gst::info!(CAT, obj = pad, "audio gap of {}", gap);
         }
         for message in pushed.warnings {
             gst::element_imp_warning!(self, gst::StreamError::Decode, ("{}", message));
@@ -666,7 +667,7 @@ impl ObjectImpl for ReplayRing {
                             let duration = args[1].get::<u64>().expect("signal arg");
                             let location = args[2].get::<Option<String>>().expect("signal arg");
                             Ok(SaveRequest::last(
-                                duration,
+                                Nanos::from_unsigned_nanos(duration),
                                 location,
                                 settings.request_defaults(),
                             ))
@@ -687,8 +688,8 @@ impl ObjectImpl for ReplayRing {
                             let end_ago = args[2].get::<u64>().expect("signal arg");
                             let location = args[3].get::<Option<String>>().expect("signal arg");
                             Ok(SaveRequest::range(
-                                start_ago,
-                                end_ago,
+                                Nanos::from_unsigned_nanos(start_ago),
+                                Nanos::from_unsigned_nanos(end_ago),
                                 location,
                                 settings.request_defaults(),
                             ))

@@ -2,6 +2,7 @@
 
 use crate::ring::Limits;
 use crate::save::request::RequestDefaults;
+use crate::time::Nanos;
 
 pub const DEFAULT_MAX_DURATION: u64 = 120 * 1_000_000_000;
 pub const DEFAULT_MAX_BYTES: u64 = 500 * 1024 * 1024;
@@ -39,14 +40,14 @@ impl Default for Settings {
 impl Settings {
     pub fn limits(&self) -> Limits {
         Limits {
-            max_duration: i64::try_from(self.max_duration).unwrap_or(i64::MAX),
+            max_duration: Nanos::from_unsigned_nanos(self.max_duration),
             max_bytes: self.max_bytes,
         }
     }
 
     pub fn request_defaults(&self) -> RequestDefaults {
         RequestDefaults {
-            post_roll: self.post_roll,
+            post_roll: Nanos::from_unsigned_nanos(self.post_roll),
             clear: self.clear_on_save,
         }
     }

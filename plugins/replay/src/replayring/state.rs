@@ -12,10 +12,11 @@ use crate::save::job::SaveJob;
 use crate::save::pending::{self, PendingSave};
 use crate::save::request::SaveRequest;
 use crate::stream_format::StreamFormat;
+use crate::time::Nanos;
 
 /// Without decode times, presentation times go back by a few frames with B-frames: only a
 /// larger step back is a jump.
-const BACKWARDS_WITHOUT_DTS: i64 = 1_000_000_000;
+const BACKWARDS_WITHOUT_DTS: Nanos = Nanos::from_secs(1);
 
 /// What one sink pad has seen of its stream.
 pub(super) struct PadStream<F> {
@@ -48,13 +49,13 @@ pub(super) struct State {
     pub(super) recording: Recording<gst::Buffer, StreamFormat, AudioFormat>,
     pub(super) video: PadStream<StreamFormat>,
     /// Decode time of the newest video frame: post-roll saves complete against it.
-    pub(super) newest_video_dts: Option<i64>,
+    pub(super) newest_video_dts: Option<Nanos>,
     /// By `audio_%u` number.
     pub(super) audio: BTreeMap<usize, PadStream<AudioFormat>>,
     /// Saves waiting for their post-roll.
     pub(super) pending: Vec<PendingSave>,
     /// clear-on-save: later saves present nothing before this stream time.
-    pub(super) cleared_until: Option<i64>,
+    pub(super) cleared_until: Option<Nanos>,
     /// A watchdog thread is looking after the pending saves.
     pub(super) watchdog_running: bool,
     /// Frames copied out of an upstream buffer pool.
@@ -68,7 +69,7 @@ pub(super) struct PushedFrame {
     /// Saves whose window is now complete: for the save threads.
     pub(super) ready: Vec<SaveJob>,
     /// Audio only: the time missing before the packet, when its timestamps jumped forward.
-    pub(super) gap: Option<i64>,
+    pub(super) gap: Option<Nanos>,
 }
 
 /// What the element does once a save has been started under the state lock.
@@ -101,9 +102,8 @@ impl State {
             ready = self.take_completed_saves(true, limits.max_duration);
             if !std::mem::replace(&mut self.video.warned_backwards, true) {
                 warnings.push(format!(
-                    "Timestamps went backwards by {:.3} s: frames before and after the jump are \
-                 kept, but no clip spans it (the stream restarts at its next keyframe)",
-                    back as f64 / 1e9
+                    "Timestamps went backwards by {back:.3}: frames before and after the jump are \
+                 kept, but no clip spans it (the stream restarts at its next keyframe)"
                 ));
             }
         }
@@ -141,10 +141,9 @@ impl State {
             && !std::mem::replace(&mut self.video.warned_long_gop, true)
         {
             warnings.push(format!(
-                "Keyframes are more than max-duration apart (one GOP spans {:.1} s): the ring \
-             keeps whole GOPs, so it holds more than max-duration; set the encoder's keyframe \
-             interval (e.g. x264enc key-int-max) below max-duration",
-                gop_span as f64 / 1e9
+                "Keyframes are more than max-duration apart (one GOP spans {gop_span:.1}): the \
+             ring keeps whole GOPs, so it holds more than max-duration; set the encoder's \
+             keyframe interval (e.g. x264enc key-int-max) below max-duration"
             ));
         }
         ready.extend(self.take_completed_saves(false, limits.max_duration));
@@ -208,9 +207,9 @@ impl State {
         let now = snapshot
             .complete_end()
             .ok_or_else(|| SelectError::NoKeyframe.to_string())?;
-        let window = request.window(now, settings.max_duration, self.cleared_until)?;
+        let window = request.window(now, settings.limits().max_duration, self.cleared_until)?;
         if request.clear {
-            self.cleared_until = Some(self.cleared_until.unwrap_or(i64::MIN).max(window.end));
+            self.cleared_until = Some(self.cleared_until.unwrap_or(Nanos::MIN).max(window.end));
         }
         self.pending.push(PendingSave {
             job: SaveJob {
@@ -223,7 +222,10 @@ impl State {
             },
             clear: request.clear,
             requested_at_stream_time: now,
-            deadline: pending::deadline(requested_at, Duration::from_nanos(request.post_roll)),
+            deadline: pending::deadline(
+                requested_at,
+                Duration::from_nanos(request.post_roll.as_unsigned_nanos()),
+            ),
         });
         let ready = self.take_completed_saves(false, settings.limits().max_duration);
         let start_watchdog = !self.pending.is_empty() && !self.watchdog_running;
@@ -247,9 +249,13 @@ impl State {
 
     /// How far `frame` goes back in decode time, when it does: a source or encoder restarted
     /// its timestamps. `has_dts`: the buffer carried a decode time of its own.
-    pub(super) fn timeline_jump_back<P>(&self, frame: &Frame<P>, has_dts: bool) -> Option<i64> {
+    pub(super) fn timeline_jump_back<P>(&self, frame: &Frame<P>, has_dts: bool) -> Option<Nanos> {
         let newest = self.newest_video_dts?;
-        let allowed = if has_dts { 0 } else { BACKWARDS_WITHOUT_DTS };
+        let allowed = if has_dts {
+            Nanos::ZERO
+        } else {
+            BACKWARDS_WITHOUT_DTS
+        };
         let back = newest - frame.dts;
         (back > allowed).then_some(back)
     }
@@ -260,13 +266,17 @@ impl State {
 
     /// Takes the post-roll saves that are complete (all of them with `force`), releasing
     /// what clear-on-save ones saved.
-    pub(super) fn take_completed_saves(&mut self, force: bool, max_duration: i64) -> Vec<SaveJob> {
+    pub(super) fn take_completed_saves(
+        &mut self,
+        force: bool,
+        max_duration: Nanos,
+    ) -> Vec<SaveJob> {
         // Called for every frame: nothing to allocate when no save is waiting.
         if self.pending.is_empty() {
             return Vec::new();
         }
-        let newest_dts = self.newest_video_dts.unwrap_or(i64::MIN);
-        let live_audio_ends: Vec<Option<i64>> = self
+        let newest_dts = self.newest_video_dts.unwrap_or(Nanos::MIN);
+        let live_audio_ends: Vec<Option<Nanos>> = self
             .audio
             .iter()
             .filter(|(_, pad)| !pad.eos && pad.format.is_some())

@@ -3,6 +3,7 @@
 use crate::audio_format::AudioFormat;
 use crate::ring::Recording;
 use crate::stream_format::StreamFormat;
+use crate::time::Nanos;
 
 /// Counters kept outside the ring.
 pub struct ElementCounters {
@@ -32,9 +33,9 @@ pub fn structure(
         // A source that stopped delivering has no next packet to reveal its gap: how far the
         // track trails the video shows it while it lasts.
         let behind = match (video_end, track.newest_end()) {
-            (Some(video), Some(audio)) => (video - audio).max(0),
-            (Some(video), None) => (video - video_start(recording)).max(0),
-            _ => 0,
+            (Some(video), Some(audio)) => video - audio,
+            (Some(video), None) => video - video_start(recording),
+            _ => Nanos::ZERO,
         };
         tracks.push(
             gst::Structure::builder("track")
@@ -44,13 +45,13 @@ pub fn structure(
                 .field("packets", track.packet_count())
                 .field("evicted", track.evicted_packets())
                 .field("gaps", gaps.gaps)
-                .field("gap-duration", gaps.missing.max(0) as u64)
-                .field("behind-video", behind as u64)
+                .field("gap-duration", gaps.missing.as_unsigned_nanos())
+                .field("behind-video", behind.as_unsigned_nanos())
                 .build(),
         );
     }
     gst::Structure::builder("replayring-stats")
-        .field("duration", video.duration().max(0) as u64)
+        .field("duration", video.duration().as_unsigned_nanos())
         .field("bytes", recording.bytes())
         .field("frames", video.frames())
         .field("keyframes", video.keyframes())
@@ -64,6 +65,6 @@ pub fn structure(
         .build()
 }
 
-fn video_start(recording: &Recording<gst::Buffer, StreamFormat, AudioFormat>) -> i64 {
-    recording.video().start().unwrap_or(0)
+fn video_start(recording: &Recording<gst::Buffer, StreamFormat, AudioFormat>) -> Nanos {
+    recording.video().start().unwrap_or(Nanos::ZERO)
 }

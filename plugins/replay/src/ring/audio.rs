@@ -8,20 +8,21 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::Frame;
+use crate::time::Nanos;
 
 /// How far a packet may start after the previous one ended before it counts as a gap. Live
 /// sources deliver in 10-20 ms blocks and encoders round timestamps to samples, so anything
 /// under this is jitter, not lost audio.
-pub const GAP_TOLERANCE: i64 = 100_000_000;
+pub const GAP_TOLERANCE: Nanos = Nanos::from_millis(100);
 
 /// Audio kept before the oldest video keyframe, so a clip starting there can include the
 /// decoder's pre-roll (one AAC packet; 80 ms of Opus).
-pub const RETAINED_BEFORE_VIDEO: i64 = 200_000_000;
+pub const RETAINED_BEFORE_VIDEO: Nanos = Nanos::from_millis(200);
 
 /// What the ring needs to know about an audio format.
 pub trait AudioTrackFormat {
-    /// Nanoseconds of packets to decode before the first presented sample so it is exact.
-    fn decoder_preroll(&self) -> i64;
+    /// How long packets must decode before the first presented sample so it is exact.
+    fn decoder_preroll(&self) -> Nanos;
 }
 
 /// One encoded audio packet and the format it is coded in.
@@ -44,15 +45,15 @@ impl<P: Clone, A> Clone for Packet<P, A> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GapCounters {
     pub gaps: u64,
-    /// Total time missing across the gaps, in nanoseconds.
-    pub missing: i64,
+    /// Total time missing across the gaps.
+    pub missing: Nanos,
 }
 
 pub struct AudioTrack<P, A> {
     packets: VecDeque<Packet<P, A>>,
     bytes: u64,
     /// End of the newest packet ever pushed (kept across trimming).
-    newest_end: Option<i64>,
+    newest_end: Option<Nanos>,
     gaps: GapCounters,
     evicted_packets: u64,
 }
@@ -70,8 +71,8 @@ impl<P, A> Default for AudioTrack<P, A> {
 }
 
 impl<P: Clone, A> AudioTrack<P, A> {
-    /// Appends one packet; returns the gap before it, in nanoseconds, when there is one.
-    pub fn push(&mut self, frame: Frame<P>, format: &Arc<A>) -> Option<i64> {
+    /// Appends one packet; returns the gap before it, when there is one.
+    pub fn push(&mut self, frame: Frame<P>, format: &Arc<A>) -> Option<Nanos> {
         let gap = self
             .newest_end
             .map(|end| frame.pts - end)
@@ -93,7 +94,7 @@ impl<P: Clone, A> AudioTrack<P, A> {
     }
 
     /// Drops the packets that end at or before `time`.
-    pub fn trim_before(&mut self, time: i64) {
+    pub fn trim_before(&mut self, time: Nanos) {
         while self
             .packets
             .front()
@@ -136,11 +137,11 @@ impl<P: Clone, A> AudioTrack<P, A> {
         self.gaps
     }
 
-    pub fn oldest_start(&self) -> Option<i64> {
+    pub fn oldest_start(&self) -> Option<Nanos> {
         self.packets.front().map(|packet| packet.frame.pts)
     }
 
-    pub fn newest_end(&self) -> Option<i64> {
+    pub fn newest_end(&self) -> Option<Nanos> {
         self.newest_end
     }
 

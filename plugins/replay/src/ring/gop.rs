@@ -1,12 +1,14 @@
 use std::sync::Arc;
 
-/// One encoded frame (access unit). Times are stream nanoseconds (running time in the element).
+use crate::time::Nanos;
+
+/// One encoded frame (access unit). Times are stream times (running time in the element).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame<P> {
-    pub pts: i64,
+    pub pts: Nanos,
     /// Decode time; equal to `pts` for streams without reordering.
-    pub dts: i64,
-    pub duration: i64,
+    pub dts: Nanos,
+    pub duration: Nanos,
     pub keyframe: bool,
     /// Payload bytes, counted against the byte cap.
     pub size: u64,
@@ -14,7 +16,7 @@ pub struct Frame<P> {
 }
 
 impl<P> Frame<P> {
-    pub fn end(&self) -> i64 {
+    pub fn end(&self) -> Nanos {
         self.pts + self.duration
     }
 }
@@ -25,7 +27,7 @@ pub struct Gop<P, F> {
     frames: Vec<Frame<P>>,
     format: Arc<F>,
     bytes: u64,
-    end: i64,
+    end: Nanos,
 }
 
 impl<P: Clone, F> Clone for Gop<P, F> {
@@ -64,12 +66,12 @@ impl<P, F> Gop<P, F> {
     }
 
     /// Presentation time of the keyframe.
-    pub fn start(&self) -> i64 {
+    pub fn start(&self) -> Nanos {
         self.keyframe().pts
     }
 
     /// Latest presentation end of any frame in the GOP.
-    pub fn end(&self) -> i64 {
+    pub fn end(&self) -> Nanos {
         self.end
     }
 

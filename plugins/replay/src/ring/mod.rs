@@ -27,11 +27,13 @@ pub use snapshot::{NoAudio, Snapshot};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::time::Nanos;
+
 /// How much the ring may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Nanoseconds of stream time the ring must be able to return.
-    pub max_duration: i64,
+    /// Stream time the ring must be able to return.
+    pub max_duration: Nanos,
     /// Hard cap on payload bytes held.
     pub max_bytes: u64,
 }
@@ -142,7 +144,7 @@ impl<P: Clone, F> Ring<P, F> {
         true
     }
 
-    fn evict_by_duration(&mut self, max_duration: i64) {
+    fn evict_by_duration(&mut self, max_duration: Nanos) {
         let Some(end) = self.end() else { return };
         while let Some(second_start) = self.second_gop_start() {
             if end - second_start < max_duration {
@@ -152,7 +154,7 @@ impl<P: Clone, F> Ring<P, F> {
         }
     }
 
-    fn second_gop_start(&self) -> Option<i64> {
+    fn second_gop_start(&self) -> Option<Nanos> {
         match self.closed.len() {
             0 => None,
             1 => self.open.as_ref().map(Gop::start),
@@ -162,7 +164,7 @@ impl<P: Clone, F> Ring<P, F> {
 
     /// Evicts the GOPs that nothing presented from `time` on needs: every GOP followed by
     /// a keyframe presented at or before `time` (clear-on-save releases a saved range).
-    pub fn evict_before(&mut self, time: i64) {
+    pub fn evict_before(&mut self, time: Nanos) {
         while self.second_gop_start().is_some_and(|start| start <= time) {
             self.evict_oldest();
         }
@@ -196,25 +198,27 @@ impl<P: Clone, F> Ring<P, F> {
     }
 
     /// Presentation time the GOP being received covers so far (0 without one).
-    pub fn open_gop_span(&self) -> i64 {
-        self.open.as_ref().map_or(0, |gop| gop.end() - gop.start())
+    pub fn open_gop_span(&self) -> Nanos {
+        self.open
+            .as_ref()
+            .map_or(Nanos::ZERO, |gop| gop.end() - gop.start())
     }
 
     /// Presentation time of the oldest keyframe.
-    pub fn start(&self) -> Option<i64> {
+    pub fn start(&self) -> Option<Nanos> {
         self.gops().next().map(Gop::start)
     }
 
-    /// Presentation end of the newest data (max PTS + duration), in stream nanoseconds.
-    pub fn end(&self) -> Option<i64> {
+    /// Presentation end of the newest data (max PTS + duration).
+    pub fn end(&self) -> Option<Nanos> {
         self.gops().map(Gop::end).max()
     }
 
     /// Presentation time covered, from the oldest keyframe to the newest frame's end.
-    pub fn duration(&self) -> i64 {
+    pub fn duration(&self) -> Nanos {
         match (self.gops().next(), self.end()) {
-            (Some(first), Some(end)) => (end - first.start()).max(0),
-            _ => 0,
+            (Some(first), Some(end)) => (end - first.start()).max(Nanos::ZERO),
+            _ => Nanos::ZERO,
         }
     }
 

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use super::audio::{AudioTrack, AudioTrackFormat, RETAINED_BEFORE_VIDEO};
 use super::{Frame, Limits, PushOutcome, Ring, Snapshot};
+use crate::time::Nanos;
 
 /// What happened to a pushed audio packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AudioPushOutcome {
     /// Stored; `gap` is the time missing before it when its timestamps jumped forward.
-    Stored { gap: Option<i64> },
+    Stored { gap: Option<Nanos> },
     /// Even with every older GOP evicted, the packet did not fit under `max_bytes`.
     DroppedOverByteLimit,
     /// No such track (its pad was released).
@@ -110,7 +111,7 @@ impl<P: Clone, V, A: AudioTrackFormat> Recording<P, V, A> {
 
     /// Audio follows the video: packets ending well before the oldest keyframe go. Before
     /// any video, each track keeps its own last `max_duration`.
-    fn trim_audio(&mut self, max_duration: i64) {
+    fn trim_audio(&mut self, max_duration: Nanos) {
         let video_start = self.video.start();
         for track in self.audio.iter_mut().flatten() {
             let keep_from = match (video_start, track.newest_end()) {
@@ -125,7 +126,7 @@ impl<P: Clone, V, A: AudioTrackFormat> Recording<P, V, A> {
     }
 
     /// Releases what no save from `time` on can present (clear-on-save).
-    pub fn evict_before(&mut self, time: i64, max_duration: i64) {
+    pub fn evict_before(&mut self, time: Nanos, max_duration: Nanos) {
         self.video.evict_before(time);
         self.trim_audio(max_duration);
     }

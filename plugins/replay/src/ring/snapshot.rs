@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use super::audio::{AudioTrackFormat, Packet};
 use super::{Frame, Gop};
+use crate::time::Nanos;
 
 /// The audio format of a ring without audio tracks.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NoAudio {}
 
 impl AudioTrackFormat for NoAudio {
-    fn decoder_preroll(&self) -> i64 {
+    fn decoder_preroll(&self) -> Nanos {
         match *self {}
     }
 }
@@ -33,13 +34,13 @@ impl<P: Clone, F, A: AudioTrackFormat> Snapshot<P, F, A> {
     }
 
     /// Where the newest complete video ends: "now" for a save (see [`complete_end`]).
-    pub fn complete_end(&self) -> Option<i64> {
+    pub fn complete_end(&self) -> Option<Nanos> {
         let run = newest_format_run(&self.gops)?;
         Some(complete_end(run))
     }
 
     /// End of the newest packet of every audio track (None for a track without packets).
-    pub fn audio_ends(&self) -> impl Iterator<Item = Option<i64>> + '_ {
+    pub fn audio_ends(&self) -> impl Iterator<Item = Option<Nanos>> + '_ {
         self.audio
             .iter()
             .map(|(_, packets)| packets.iter().map(|packet| packet.frame.end()).max())
@@ -100,15 +101,18 @@ pub(crate) fn newest_format_run<P, F>(gops: &[Arc<Gop<P, F>>]) -> Option<&[Arc<G
 /// presented up to the newest DTS is here. From there the end extends over frames that
 /// follow each other without a gap (half a frame of tolerance): with reordering, the newest
 /// frames are often complete too. Without reordering that is the newest frame.
-pub(crate) fn complete_end<P, F>(run: &[Arc<Gop<P, F>>]) -> i64 {
+pub(crate) fn complete_end<P, F>(run: &[Arc<Gop<P, F>>]) -> Nanos {
     let all_frames = || run.iter().flat_map(|gop| gop.frames());
-    let newest_dts = all_frames().map(|frame| frame.dts).max().unwrap_or(0);
+    let newest_dts = all_frames()
+        .map(|frame| frame.dts)
+        .max()
+        .unwrap_or(Nanos::ZERO);
     let certain_end = all_frames()
         .filter(|frame| frame.pts <= newest_dts)
         .map(Frame::end)
         .max();
     let Some(mut end) = certain_end else {
-        return all_frames().map(Frame::end).max().unwrap_or(0);
+        return all_frames().map(Frame::end).max().unwrap_or(Nanos::ZERO);
     };
     let mut later: Vec<&Frame<P>> = all_frames().filter(|frame| frame.pts >= end).collect();
     later.sort_by_key(|frame| frame.pts);

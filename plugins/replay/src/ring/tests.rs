@@ -2,23 +2,27 @@ use super::*;
 use crate::save::cut::{self, SelectError};
 use proptest::prelude::*;
 
-const FRAME: i64 = 1_000_000_000 / 30;
-const SECOND: i64 = 1_000_000_000;
+const FRAME: Nanos = Nanos::from_nanos(1_000_000_000 / 30);
+const SECOND: Nanos = Nanos::from_secs(1);
+
+fn secs(seconds: i64) -> Nanos {
+    Nanos::from_secs(seconds)
+}
 
 /// Frame `index` of a 30 fps stream without reordering; a keyframe every `gop` frames.
 fn frame(index: i64, gop: i64, size: u64) -> Frame<i64> {
-    let pts = index * SECOND / 30;
+    let pts = secs(index) / 30;
     Frame {
         pts,
         dts: pts,
-        duration: (index + 1) * SECOND / 30 - pts,
+        duration: secs(index + 1) / 30 - pts,
         keyframe: index % gop == 0,
         size,
         payload: index,
     }
 }
 
-fn unlimited(max_duration: i64) -> Limits {
+fn unlimited(max_duration: Nanos) -> Limits {
     Limits {
         max_duration,
         max_bytes: u64::MAX,
@@ -61,19 +65,16 @@ fn delta_frames_before_the_first_keyframe_are_dropped() {
 fn duration_eviction_keeps_at_least_max_duration_and_at_most_one_gop_more() {
     let mut ring = Ring::new();
     let format = Arc::new(0u8);
-    let limits = unlimited(10 * SECOND);
+    let limits = unlimited(secs(10));
     for index in 0..30 * 60 {
         ring.push(frame(index, 60, 100), &format, limits);
         assert!(oldest_is_keyframe(&ring));
         let covered = ring.duration();
         if index >= 30 * 10 {
+            assert!(covered >= secs(10), "frame {index}: only {covered:?} kept");
             assert!(
-                covered >= 10 * SECOND,
-                "frame {index}: only {covered} ns kept"
-            );
-            assert!(
-                covered < 12 * SECOND + FRAME,
-                "frame {index}: {covered} ns kept"
+                covered < secs(12) + FRAME,
+                "frame {index}: {covered:?} kept"
             );
         }
     }
@@ -86,7 +87,7 @@ fn byte_cap_evicts_old_gops_first() {
     let mut ring = Ring::new();
     let format = Arc::new(0u8);
     let limits = Limits {
-        max_duration: 100 * SECOND,
+        max_duration: secs(100),
         max_bytes: 10_000,
     };
     feed(
@@ -110,7 +111,7 @@ fn a_gop_larger_than_the_cap_is_truncated_until_the_next_keyframe() {
     let mut ring = Ring::new();
     let format = Arc::new(0u8);
     let limits = Limits {
-        max_duration: 100 * SECOND,
+        max_duration: secs(100),
         max_bytes: 1_000,
     };
     let outcomes: Vec<_> = (0..40)
@@ -132,7 +133,7 @@ fn a_keyframe_larger_than_the_cap_is_dropped_and_its_gop_with_it() {
     let mut ring = Ring::new();
     let format = Arc::new(0u8);
     let limits = Limits {
-        max_duration: 100 * SECOND,
+        max_duration: secs(100),
         max_bytes: 1_000,
     };
     assert_eq!(
@@ -150,14 +151,14 @@ fn a_keyframe_larger_than_the_cap_is_dropped_and_its_gop_with_it() {
 fn a_format_change_needs_a_new_keyframe() {
     let mut ring = Ring::new();
     let (old, new) = (Arc::new(0u8), Arc::new(1u8));
-    let limits = unlimited(100 * SECOND);
+    let limits = unlimited(secs(100));
     feed(&mut ring, &old, (0..45).map(|i| frame(i, 30, 1)), limits);
     assert_eq!(
         ring.push(frame(45, 30, 1), &new, limits),
         PushOutcome::DroppedAwaitingKeyframe
     );
     feed(&mut ring, &new, (60..75).map(|i| frame(i, 30, 1)), limits);
-    let clip = cut::last(&ring.snapshot(), 100 * SECOND).unwrap();
+    let clip = cut::last(&ring.snapshot(), secs(100)).unwrap();
     assert!(Arc::ptr_eq(&clip.format, &new));
     assert_eq!(clip.frames.len(), 15);
     assert_eq!(clip.frames[0].payload, 60);
@@ -171,11 +172,11 @@ fn a_save_covers_the_requested_duration_to_the_frame() {
         &mut ring,
         &format,
         (0..30 * 40).map(|i| frame(i, 60, 1)),
-        unlimited(30 * SECOND),
+        unlimited(secs(30)),
     );
-    let clip = cut::last(&ring.snapshot(), 15 * SECOND).unwrap();
+    let clip = cut::last(&ring.snapshot(), secs(15)).unwrap();
     assert_eq!(clip.presented_frames, 450);
-    assert_eq!(clip.presented_duration(), 15 * SECOND);
+    assert_eq!(clip.presented_duration(), secs(15));
     assert!(clip.frames[0].keyframe);
     // 40 s - 15 s = 25 s = frame 750, inside the GOP that starts at frame 720.
     assert_eq!(clip.frames[0].payload, 720);
@@ -191,9 +192,9 @@ fn a_short_ring_saves_everything_from_its_first_keyframe() {
         &mut ring,
         &format,
         (5..100).map(|i| frame(i, 30, 1)),
-        unlimited(30 * SECOND),
+        unlimited(secs(30)),
     );
-    let clip = cut::last(&ring.snapshot(), 15 * SECOND).unwrap();
+    let clip = cut::last(&ring.snapshot(), secs(15)).unwrap();
     assert_eq!(clip.frames[0].payload, 30);
     assert_eq!(clip.presented_frames, 70);
     assert_eq!(clip.presentation_start, frame(30, 30, 0).pts);
@@ -219,10 +220,10 @@ fn reordered_stream(frames: i64, gop: i64) -> Vec<Frame<i64>> {
             1 => decode - 1,
             _ => decode - 1,
         };
-        let pts = pts_index * FRAME;
+        let pts = FRAME * pts_index;
         out.push(Frame {
             pts,
-            dts: decode * FRAME - 2 * FRAME,
+            dts: FRAME * decode - FRAME * 2,
             duration: FRAME,
             keyframe: decode % gop == 0,
             size: 1,
@@ -240,9 +241,9 @@ fn reordered_streams_drop_leading_pictures_and_end_where_every_frame_is_complete
         &mut ring,
         &format,
         reordered_stream(301, 30),
-        unlimited(60 * SECOND),
+        unlimited(secs(60)),
     );
-    let clip = cut::last(&ring.snapshot(), 2 * SECOND).unwrap();
+    let clip = cut::last(&ring.snapshot(), secs(2)).unwrap();
     assert!(clip.frames[0].keyframe);
     let keyframe_pts = clip.frames[0].pts;
     let first_gop_len = clip.frames.iter().skip(1).position(|f| f.keyframe).unwrap() + 1;
@@ -275,9 +276,9 @@ proptest! {
     fn limits_hold_and_the_oldest_frame_is_always_a_keyframe((frames, seconds, max_bytes) in arbitrary_stream()) {
         let mut ring = Ring::new();
         let format = Arc::new(0u8);
-        let limits = Limits { max_duration: seconds * SECOND, max_bytes };
-        let mut longest_gop = 0i64;
-        let mut gop_start = 0i64;
+        let limits = Limits { max_duration: secs(seconds), max_bytes };
+        let mut longest_gop = Nanos::ZERO;
+        let mut gop_start = Nanos::ZERO;
         for (index, (size, keyframe)) in frames.iter().enumerate() {
             let mut f = frame(index as i64, i64::MAX, *size);
             f.keyframe = *keyframe || index == 0;
@@ -301,15 +302,15 @@ proptest! {
         for (index, (size, keyframe)) in frames.iter().enumerate() {
             let mut f = frame(index as i64, i64::MAX, *size);
             f.keyframe = *keyframe || index == 0;
-            ring.push(f, &format, unlimited(seconds * SECOND));
+            ring.push(f, &format, unlimited(secs(seconds)));
         }
-        let clip = cut::last(&ring.snapshot(), wanted * SECOND / 3).unwrap();
+        let clip = cut::last(&ring.snapshot(), secs(wanted) / 3).unwrap();
         prop_assert!(clip.frames[0].keyframe);
-        prop_assert!(clip.presented_duration() <= wanted * SECOND / 3 + FRAME / 2);
+        prop_assert!(clip.presented_duration() <= secs(wanted) / 3 + FRAME / 2);
         prop_assert_eq!(clip.presentation_end, ring.end().unwrap());
         prop_assert!(clip.presented_frames >= 1);
         // Less is saved only when the ring did not hold more.
-        if clip.presented_duration() + FRAME / 2 < wanted * SECOND / 3 {
+        if clip.presented_duration() + FRAME / 2 < secs(wanted) / 3 {
             prop_assert_eq!(clip.presentation_start, ring.gops().next().unwrap().start());
         }
     }
@@ -326,7 +327,7 @@ fn snapshots_taken_while_pushing_stay_consistent() {
             for index in 0..20_000 {
                 ring.lock()
                     .unwrap()
-                    .push(frame(index, 30, 10), &format, unlimited(2 * SECOND));
+                    .push(frame(index, 30, 10), &format, unlimited(secs(2)));
             }
         })
     };

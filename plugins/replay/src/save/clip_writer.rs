@@ -15,6 +15,7 @@ use crate::codec;
 use crate::mp4::{self, FaststartPlan, Movie};
 use crate::ring::Frame;
 use crate::stream_format::StreamFormat;
+use crate::time::Nanos;
 use crate::timing::TickClock;
 
 type Mapped = gst::MappedBuffer<gst::buffer::Readable>;
@@ -24,17 +25,17 @@ type Mapped = gst::MappedBuffer<gst::buffer::Readable>;
 pub struct ClipSummary {
     /// Bytes in the file.
     pub bytes: u64,
-    /// Presented duration in nanoseconds, as the file's edit list says it.
-    pub duration: u64,
+    /// Presented duration, as the file's edit list says it.
+    pub duration: Nanos,
     /// Frames presented.
     pub frames: u64,
     /// Video samples stored, including the decode-only lead-in from the keyframe.
     pub samples: u64,
     /// Audio tracks written beside the video.
     pub audio_tracks: u32,
-    /// Running time (stream nanoseconds) of the first presented frame: where the clip sits
-    /// in the capture, so clips can be placed against each other.
-    pub running_time: i64,
+    /// Running time of the first presented frame: where the clip sits in the capture, so
+    /// clips can be placed against each other.
+    pub running_time: Nanos,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +110,7 @@ impl ClipFile {
         }
         let summary = ClipSummary {
             bytes: plan.file_len(),
-            duration: presented_nanos(&movie),
+            duration: presented_duration(&movie),
             frames: clip.presented_frames,
             samples: clip.frames.len() as u64,
             audio_tracks: clip.audio.len() as u32,
@@ -184,7 +185,7 @@ fn plan_video(
 fn audio_track(
     clip: &AudioClip<gst::Buffer, AudioFormat>,
     movie_clock: &TickClock,
-    movie_start: i64,
+    movie_start: Nanos,
 ) -> Result<(Vec<Mapped>, mp4::Track), ClipError> {
     let invalid = |reason: String| ClipError::Audio {
         track: clip.track,
@@ -226,10 +227,10 @@ fn audio_track(
     Ok((packets, track))
 }
 
-/// The presented duration the file's edit list says, in nanoseconds.
-fn presented_nanos(movie: &Movie) -> u64 {
+/// The presented duration the file's edit list says.
+fn presented_duration(movie: &Movie) -> Nanos {
     let edit = movie.tracks[0]
         .edit
         .expect("clips always have an edit list");
-    TickClock::ticks_to_nanos(movie.timescale, edit.segment_duration as i64) as u64
+    TickClock::ticks_to_nanos(movie.timescale, edit.segment_duration as i64)
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::ring::{
     complete_end, newest_format_run, AudioTrackFormat, Frame, Gop, NoAudio, Packet, Snapshot,
 };
+use crate::time::Nanos;
 
 /// The frames a clip is written from, and what of them is presented.
 #[derive(Debug)]
@@ -14,16 +15,16 @@ pub struct Clip<P, F, A = NoAudio> {
     /// Decode order; the first is a keyframe.
     pub frames: Vec<Frame<P>>,
     /// PTS of the first presented frame: earlier frames are decoded but not shown.
-    pub presentation_start: i64,
+    pub presentation_start: Nanos,
     /// End of the last presented frame.
-    pub presentation_end: i64,
+    pub presentation_end: Nanos,
     pub presented_frames: u64,
     /// The audio tracks that have packets in the presented range, by track number.
     pub audio: Vec<AudioClip<P, A>>,
 }
 
 impl<P, F, A> Clip<P, F, A> {
-    pub fn presented_duration(&self) -> i64 {
+    pub fn presented_duration(&self) -> Nanos {
         self.presentation_end - self.presentation_start
     }
 }
@@ -36,7 +37,7 @@ pub struct AudioClip<P, A> {
     /// In order; the first ones may be decoder pre-roll, presented before `presentation`.
     pub packets: Vec<Frame<P>>,
     /// What of the packets is presented, within the video's presented range.
-    pub presentation: Range<i64>,
+    pub presentation: Range<Nanos>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -51,16 +52,16 @@ pub enum SelectError {
     NothingInRange,
 }
 
-/// Selects the last `duration` nanoseconds, or everything buffered when less is.
+/// Selects the last `duration`, or everything buffered when less is.
 pub fn last<P: Clone, F, A: AudioTrackFormat>(
     snapshot: &Snapshot<P, F, A>,
-    duration: i64,
+    duration: Nanos,
 ) -> Result<Clip<P, F, A>, SelectError> {
     let end = snapshot.complete_end().ok_or(SelectError::NoKeyframe)?;
     window(snapshot, end.saturating_sub(duration)..end)
 }
 
-/// Selects what is presented in `window` (stream nanoseconds), to the frame.
+/// Selects what is presented in `window` (stream time), to the frame.
 ///
 /// The cut: the clip presents the frames whose PTS is in the window (half a frame of
 /// tolerance absorbs nanosecond rounding), no later than the newest frame that is
@@ -74,7 +75,7 @@ pub fn last<P: Clone, F, A: AudioTrackFormat>(
 /// that exists.
 pub fn window<P: Clone, F, A: AudioTrackFormat>(
     snapshot: &Snapshot<P, F, A>,
-    window: Range<i64>,
+    window: Range<Nanos>,
 ) -> Result<Clip<P, F, A>, SelectError> {
     let gops = snapshot.gops();
     if gops.is_empty() {
@@ -128,7 +129,10 @@ pub fn window<P: Clone, F, A: AudioTrackFormat>(
 
 /// The run of GOPs in one format that holds the newest keyframe before `end`: a window in
 /// the past is cut from the stream as it was then.
-fn format_run_ending_before<P, F>(gops: &[Arc<Gop<P, F>>], end: i64) -> Option<&[Arc<Gop<P, F>>]> {
+fn format_run_ending_before<P, F>(
+    gops: &[Arc<Gop<P, F>>],
+    end: Nanos,
+) -> Option<&[Arc<Gop<P, F>>]> {
     let last = gops.iter().rposition(|gop| gop.start() < end)?;
     let format = gops[last].format();
     let run_end = gops[last..]
@@ -142,7 +146,7 @@ fn format_run_ending_before<P, F>(gops: &[Arc<Gop<P, F>>], end: i64) -> Option<&
 /// first GOP's leading pictures (presented before its keyframe, they may reference the GOP
 /// before it, as open-GOP HEVC's RASL pictures do) and without the decode-order tail that
 /// is presented only after `end`.
-fn decodable_frames<P: Clone, F>(gops: &[Arc<Gop<P, F>>], end: i64) -> Vec<Frame<P>> {
+fn decodable_frames<P: Clone, F>(gops: &[Arc<Gop<P, F>>], end: Nanos) -> Vec<Frame<P>> {
     let keyframe_pts = gops[0].start();
     let mut frames: Vec<Frame<P>> = gops
         .iter()
@@ -164,7 +168,7 @@ fn decodable_frames<P: Clone, F>(gops: &[Arc<Gop<P, F>>], end: i64) -> Vec<Frame
 fn select_audio<P: Clone, A: AudioTrackFormat>(
     track: usize,
     packets: &[Packet<P, A>],
-    presented: &Range<i64>,
+    presented: &Range<Nanos>,
 ) -> Option<AudioClip<P, A>> {
     let last = packets
         .iter()

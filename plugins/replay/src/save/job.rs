@@ -11,12 +11,13 @@ use super::output_file::{self, PendingFile};
 use crate::audio_format::AudioFormat;
 use crate::ring::Snapshot;
 use crate::stream_format::StreamFormat;
+use crate::time::Nanos;
 
 pub struct SaveJob {
     pub id: String,
     pub location_template: String,
-    /// The stream time (running time, ns) the clip presents.
-    pub window: Range<i64>,
+    /// The stream time (running time) the clip presents.
+    pub window: Range<Nanos>,
     /// The ring when the save was requested, plus what arrived during its post-roll.
     pub snapshot: Snapshot<gst::Buffer, StreamFormat, AudioFormat>,
     pub requested_at: Instant,
@@ -79,12 +80,15 @@ impl SaveOutcome {
                 let mut structure = gst::Structure::builder("replay-saved")
                     .field("id", saved.id)
                     .field("location", saved.location)
-                    .field("duration", saved.summary.duration)
+                    .field("duration", saved.summary.duration.as_unsigned_nanos())
                     .field("frames", saved.summary.frames)
                     .field("samples", saved.summary.samples)
                     .field("bytes", saved.summary.bytes)
                     .field("audio-tracks", saved.summary.audio_tracks)
-                    .field("running-time", saved.summary.running_time.max(0) as u64)
+                    .field(
+                        "running-time",
+                        saved.summary.running_time.as_unsigned_nanos(),
+                    )
                     .field("latency", saved.latency)
                     .build();
                 if let Some(sha256) = saved.sha256 {

@@ -5,10 +5,11 @@
 use std::time::{Duration, Instant};
 
 use super::job::SaveJob;
+use crate::time::Nanos;
 
 /// How long a finished video post-roll waits for audio that lags behind before the clip is
 /// written with the audio there is.
-pub const AUDIO_WAIT_LIMIT: i64 = 1_000_000_000;
+pub const AUDIO_WAIT_LIMIT: Nanos = Nanos::from_secs(1);
 
 /// Wall-clock slack past a save's post-roll before it is written with whatever has arrived:
 /// a stalled encoder or a source that stopped must not hold a clip back forever.
@@ -25,14 +26,14 @@ pub struct PendingSave {
     /// Whether the ring lets go of the saved range once the clip is taken.
     pub clear: bool,
     /// Where the complete video ended when the save was requested.
-    pub requested_at_stream_time: i64,
+    pub requested_at_stream_time: Nanos,
     /// Written then with what has arrived, complete or not (see [`deadline`]).
     pub deadline: Instant,
 }
 
 impl PendingSave {
     /// The stream time the clip ends at.
-    pub fn until(&self) -> i64 {
+    pub fn until(&self) -> Nanos {
         self.job.window.end
     }
 
@@ -40,7 +41,7 @@ impl PendingSave {
     /// at once; else a frame decoded at or after the end, since every frame presented before
     /// it has then arrived too) and each live audio track reached it: audio encoders run a
     /// few packets behind the video, and a clip should not lose its last sounds to that.
-    pub fn is_complete(&self, newest_video_dts: i64, live_audio_ends: &[Option<i64>]) -> bool {
+    pub fn is_complete(&self, newest_video_dts: Nanos, live_audio_ends: &[Option<Nanos>]) -> bool {
         if Instant::now() >= self.deadline {
             return true;
         }

@@ -3,15 +3,17 @@
 
 use std::ops::Range;
 
+use crate::time::Nanos;
+
 /// One save request, with the element's defaults filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaveRequest {
-    /// How long before "now" the clip starts, in nanoseconds; 0 means `max-duration`.
-    pub start_ago: u64,
+    /// How long before "now" the clip starts; 0 means `max-duration`.
+    pub start_ago: Nanos,
     /// How long before "now" the clip ends (0: now).
-    pub end_ago: u64,
+    pub end_ago: Nanos,
     /// What comes after "now" that the clip also includes.
-    pub post_roll: u64,
+    pub post_roll: Nanos,
     /// Later saves start after this clip's end, and the ring lets go of what it saved.
     pub clear: bool,
     /// None: the `location` template.
@@ -21,7 +23,7 @@ pub struct SaveRequest {
 /// The element's settings a request defaults to.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestDefaults {
-    pub post_roll: u64,
+    pub post_roll: Nanos,
     pub clear: bool,
 }
 
@@ -29,13 +31,13 @@ pub struct RequestDefaults {
 pub const REQUEST_STRUCTURE: &str = "replay-request";
 
 impl SaveRequest {
-    pub fn last(duration: u64, location: Option<String>, defaults: RequestDefaults) -> Self {
-        Self::range(duration, 0, location, defaults)
+    pub fn last(duration: Nanos, location: Option<String>, defaults: RequestDefaults) -> Self {
+        Self::range(duration, Nanos::ZERO, location, defaults)
     }
 
     pub fn range(
-        start_ago: u64,
-        end_ago: u64,
+        start_ago: Nanos,
+        end_ago: Nanos,
         location: Option<String>,
         defaults: RequestDefaults,
     ) -> Self {
@@ -67,11 +69,12 @@ impl SaveRequest {
                 ));
             }
         }
-        let nanos = |field: &str, default: u64| -> Result<u64, String> {
+        let nanos = |field: &str, default: Nanos| -> Result<Nanos, String> {
             match structure.value(field) {
                 Err(_) => Ok(default),
                 Ok(value) => value
                     .get::<u64>()
+                    .map(Nanos::from_unsigned_nanos)
                     .map_err(|_| format!("{field} must be a guint64 of nanoseconds")),
             }
         };
@@ -88,8 +91,8 @@ impl SaveRequest {
                 .map_err(|_| "location must be a string".to_owned())?,
         };
         Ok(SaveRequest {
-            start_ago: nanos("start-ago", 0)?,
-            end_ago: nanos("end-ago", 0)?,
+            start_ago: nanos("start-ago", Nanos::ZERO)?,
+            end_ago: nanos("end-ago", Nanos::ZERO)?,
             post_roll: nanos("post-roll", defaults.post_roll)?,
             clear,
             location: location.filter(|location| !location.is_empty()),
@@ -100,83 +103,80 @@ impl SaveRequest {
     /// frame), `max-duration` and where the last clear-on-save left off.
     pub fn window(
         &self,
-        now: i64,
-        max_duration: u64,
-        cleared_until: Option<i64>,
-    ) -> Result<Range<i64>, String> {
-        let start_ago = if self.start_ago == 0 {
+        now: Nanos,
+        max_duration: Nanos,
+        cleared_until: Option<Nanos>,
+    ) -> Result<Range<Nanos>, String> {
+        let start_ago = if self.start_ago == Nanos::ZERO {
             max_duration
         } else {
             self.start_ago
         };
         if start_ago <= self.end_ago {
             return Err(format!(
-                "the range starts {} s ago and ends {} s ago: start-ago must be more than end-ago",
-                seconds(start_ago),
-                seconds(self.end_ago)
+                "the range starts {start_ago} ago and ends {} ago: start-ago must be more than \
+                 end-ago",
+                self.end_ago
             ));
         }
-        let nanos = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
         let start = now
-            .saturating_sub(nanos(start_ago))
-            .max(cleared_until.unwrap_or(i64::MIN));
+            .saturating_sub(start_ago)
+            .max(cleared_until.unwrap_or(Nanos::MIN));
         let end = now
-            .saturating_sub(nanos(self.end_ago))
-            .saturating_add(nanos(self.post_roll));
+            .saturating_sub(self.end_ago)
+            .saturating_add(self.post_roll);
         Ok(start..end)
     }
-}
-
-fn seconds(nanos: u64) -> String {
-    format!("{:.3}", nanos as f64 / 1e9)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SECOND: u64 = 1_000_000_000;
+    fn secs(seconds: i64) -> Nanos {
+        Nanos::from_secs(seconds)
+    }
+
     const DEFAULTS: RequestDefaults = RequestDefaults {
-        post_roll: 0,
+        post_roll: Nanos::ZERO,
         clear: false,
     };
 
     #[test]
     fn a_range_counts_back_from_now_and_post_roll_forward() {
         let request = SaveRequest {
-            post_roll: 10 * SECOND,
-            ..SaveRequest::range(30 * SECOND, 10 * SECOND, None, DEFAULTS)
+            post_roll: secs(10),
+            ..SaveRequest::range(secs(30), secs(10), None, DEFAULTS)
         };
-        let now = 100 * SECOND as i64;
+        let now = secs(100);
         assert_eq!(
-            request.window(now, 120 * SECOND, None).unwrap(),
-            70 * SECOND as i64..100 * SECOND as i64
+            request.window(now, secs(120), None).unwrap(),
+            secs(70)..secs(100)
         );
     }
 
     #[test]
     fn zero_means_max_duration_and_clearing_moves_the_start() {
-        let request = SaveRequest::last(0, Some(String::new()), DEFAULTS);
+        let request = SaveRequest::last(Nanos::ZERO, Some(String::new()), DEFAULTS);
         assert_eq!(request.location, None);
-        let now = 100 * SECOND as i64;
+        let now = secs(100);
+        assert_eq!(request.window(now, secs(60), None).unwrap(), secs(40)..now);
         assert_eq!(
-            request.window(now, 60 * SECOND, None).unwrap(),
-            40 * SECOND as i64..now
-        );
-        assert_eq!(
-            request
-                .window(now, 60 * SECOND, Some(90 * SECOND as i64))
-                .unwrap(),
-            90 * SECOND as i64..now
+            request.window(now, secs(60), Some(secs(90))).unwrap(),
+            secs(90)..now
         );
     }
 
     #[test]
     fn an_inverted_range_is_explained() {
-        let request = SaveRequest::range(10 * SECOND, 30 * SECOND, None, DEFAULTS);
-        let error = request.window(0, 60 * SECOND, None).unwrap_err();
+        let request = SaveRequest::range(secs(10), secs(30), None, DEFAULTS);
+        let error = request.window(Nanos::ZERO, secs(60), None).unwrap_err();
         assert!(
             error.contains("start-ago must be more than end-ago"),
+            "{error}"
+        );
+        assert!(
+            error.starts_with("the range starts 10.000 s ago and ends 30.000 s ago"),
             "{error}"
         );
     }
@@ -185,20 +185,20 @@ mod tests {
     fn structures_fill_in_the_defaults_and_refuse_unknown_fields() {
         gst::init().unwrap();
         let defaults = RequestDefaults {
-            post_roll: 5 * SECOND,
+            post_roll: secs(5),
             clear: true,
         };
         let structure = gst::Structure::builder(REQUEST_STRUCTURE)
-            .field("start-ago", 30 * SECOND)
+            .field("start-ago", 30_000_000_000u64)
             .field("location", "/tmp/clip.mp4")
             .build();
         let request = SaveRequest::from_structure(&structure, defaults).unwrap();
         assert_eq!(
             request,
             SaveRequest {
-                start_ago: 30 * SECOND,
-                end_ago: 0,
-                post_roll: 5 * SECOND,
+                start_ago: secs(30),
+                end_ago: Nanos::ZERO,
+                post_roll: secs(5),
                 clear: true,
                 location: Some("/tmp/clip.mp4".into()),
             }

@@ -3,15 +3,16 @@
 use std::ops::Range;
 
 use crate::mp4::{AudioSampleEntry, Edit, Movie, Sample, SampleEntry, Track, VideoSampleEntry};
+use crate::time::Nanos;
 use crate::timing::{self, TickClock};
 
-/// One access unit as the sample table sees it (stream nanoseconds, decode order).
+/// One access unit as the sample table sees it (stream times, decode order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SampleTiming {
-    pub dts: i64,
-    pub pts: i64,
+    pub dts: Nanos,
+    pub pts: Nanos,
     /// 0 when unknown.
-    pub duration: i64,
+    pub duration: Nanos,
     pub keyframe: bool,
     pub size: u32,
 }
@@ -57,10 +58,10 @@ pub fn video_movie(
     entry: VideoSampleEntry,
     timings: &[SampleTiming],
     framerate: Option<(i32, i32)>,
-    presentation: Range<i64>,
+    presentation: Range<Nanos>,
 ) -> Movie {
     let timescale = timing::timescale_for_framerate(framerate);
-    let clock = TickClock::new(timings.first().map_or(0, |t| t.dts), timescale);
+    let clock = TickClock::new(timings.first().map_or(Nanos::ZERO, |t| t.dts), timescale);
     let media_time = clock.ticks(presentation.start);
     Movie {
         timescale,
@@ -85,11 +86,11 @@ pub fn audio_track(
     entry: AudioSampleEntry,
     timescale: u32,
     timings: &[SampleTiming],
-    presentation: Range<i64>,
+    presentation: Range<Nanos>,
     movie_clock: &TickClock,
-    movie_start: i64,
+    movie_start: Nanos,
 ) -> Track {
-    let clock = TickClock::new(timings.first().map_or(0, |t| t.dts), timescale);
+    let clock = TickClock::new(timings.first().map_or(Nanos::ZERO, |t| t.dts), timescale);
     let delay = movie_clock.ticks(presentation.start) - movie_clock.ticks(movie_start);
     Track {
         timescale,
@@ -109,11 +110,11 @@ pub fn audio_track(
 mod tests {
     use super::*;
 
-    fn timing(dts: i64, pts: i64, keyframe: bool) -> SampleTiming {
+    fn timing(dts: Nanos, pts: Nanos, keyframe: bool) -> SampleTiming {
         SampleTiming {
             dts,
             pts,
-            duration: 33_333_333,
+            duration: Nanos::from_nanos(33_333_333),
             keyframe,
             size: 10,
         }
@@ -122,9 +123,9 @@ mod tests {
     #[test]
     fn durations_come_from_absolute_decode_times() {
         let frames: Vec<_> = (0..450)
-            .map(|n| timing(n * 1_000_000_000 / 30, n * 1_000_000_000 / 30, n == 0))
+            .map(|n| timing(Nanos::from_secs(n) / 30, Nanos::from_secs(n) / 30, n == 0))
             .collect();
-        let samples = build(&frames, &TickClock::new(0, 90_000));
+        let samples = build(&frames, &TickClock::new(Nanos::ZERO, 90_000));
         assert!(samples
             .iter()
             .all(|s| s.duration == 3000 && s.composition_offset == 0));
@@ -137,11 +138,11 @@ mod tests {
 
     #[test]
     fn reordered_frames_get_composition_offsets() {
-        let f = 1_000_000_000 / 30;
+        let f = Nanos::from_secs(1) / 30;
         let frames = [
             timing(-f, f, true),
-            timing(0, 3 * f, false),
-            timing(f, 2 * f, false),
+            timing(Nanos::ZERO, f * 3, false),
+            timing(f, f * 2, false),
         ];
         let samples = build(&frames, &TickClock::new(-f, 90_000));
         let offsets: Vec<_> = samples.iter().map(|s| s.composition_offset).collect();
