@@ -99,7 +99,7 @@ pub fn run(args: &Args) -> Result<()> {
         stamp(b.make_mut(), n as u64);
         fed.add(&b);
         feed.push(b)?;
-        if n % check_every == 0 {
+        if n.is_multiple_of(check_every) {
             max_seen = max_seen.max(held("bytes"));
         }
         n += 1;

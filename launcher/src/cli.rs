@@ -32,7 +32,7 @@ pub struct Cli {
 pub enum Command {
     /// Capture, encode and keep the replay ring; save on hotkey, signal, key press or `gst-replay save`
     Run(RunArgs),
-    /// Ask a running `gst-replay run` to save a clip now
+    /// Ask a running `gst-replay run` (or, with --service, a replay service) to save a clip now
     Save(SaveArgs),
     /// Ask a running `gst-replay run` what its replay ring holds and how its saves went
     Status(StatusArgs),
@@ -44,6 +44,9 @@ pub enum Command {
     Presets(PresetsArgs),
     /// Check what this machine can capture and encode, and what to install for the rest
     Doctor,
+    /// Run the replay service: a replay ring per session fed by network streams, saves on
+    /// REST calls (docs/service.md)
+    Serve(gst_replay_service::ServeArgs),
 }
 
 fn duration_arg(text: &str) -> Result<f64, String> {
@@ -260,6 +263,21 @@ pub struct SaveArgs {
     /// How long to wait for the clip to be written, in seconds, on top of --post
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// Save from a running `gst-replay serve` at this URL instead (http://127.0.0.1:8480),
+    /// from the session --session
+    #[arg(long, value_name = "URL", requires = "session", conflicts_with_all = ["socket", "path", "no_clear"])]
+    pub service: Option<String>,
+    /// The service's session to save from (with --service)
+    #[arg(long, value_name = "ID", requires = "service")]
+    pub session: Option<String>,
+    /// The service's token (with --service)
+    #[arg(
+        long,
+        env = "GST_REPLAY_TOKEN",
+        hide_env_values = true,
+        requires = "service"
+    )]
+    pub token: Option<String>,
 }
 
 impl SaveArgs {

@@ -21,11 +21,13 @@ fn init_gstreamer() -> anyhow::Result<()> {
 fn dispatch(command: cli::Command) -> anyhow::Result<()> {
     match command {
         cli::Command::Run(args) => run::run(args),
+        cli::Command::Save(args) if args.service.is_some() => commands::save_service::run(&args),
         cli::Command::Save(args) => commands::save::run(&args),
         cli::Command::Status(args) => commands::status::run(&args),
         cli::Command::Pipeline(args) => commands::print::pipeline(&args),
         cli::Command::FfmpegArgs(args) => commands::print::ffmpeg_args(&args),
         cli::Command::Presets(args) => commands::presets::run(&args),
         cli::Command::Doctor => commands::doctor::run(),
+        cli::Command::Serve(args) => commands::serve::run(&args),
     }
 }

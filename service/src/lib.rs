@@ -17,6 +17,7 @@
 //! go through `tokio::task::spawn_blocking`.
 
 pub mod api;
+pub mod app;
 pub mod config;
 pub mod events;
 pub mod ids;
@@ -25,3 +26,6 @@ pub mod log;
 pub mod metrics;
 pub mod sessions;
 pub mod storage;
+
+pub use app::{serve, ServeError};
+pub use config::{ServeArgs, ServeConfig};

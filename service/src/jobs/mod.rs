@@ -2,6 +2,7 @@
 //! the embedded database that keeps them across restarts.
 
 pub mod idempotency;
+pub mod runner;
 pub mod status;
 pub mod store;
 
@@ -88,7 +89,7 @@ pub struct Job {
     pub game_id: Option<Id>,
     pub status: JobStatus,
     pub progress: u8,
-    /// Where the clip is (or will be) stored.
+    /// Where the clip is (or will be) stored: its key in the storage.
     pub location: String,
     pub storage_url: Option<String>,
     pub duration_seconds: Option<f64>,

@@ -155,6 +155,31 @@ impl Store {
         })
     }
 
+    /// What `key` was used for in `scope`, if it was: the request's fingerprint and its job.
+    pub fn recorded(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<(RecordedKey, Job)>, StoreError> {
+        self.with(|connection| {
+            let found = connection
+                .query_row(
+                    "SELECT fingerprint, replay_id FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+                    params![scope, key],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                )
+                .optional()?;
+            let Some((fingerprint, replay_id)) = found else {
+                return Ok(None);
+            };
+            let replay_id = parse_id("replayId", &replay_id)?;
+            let job = job_in(connection, &replay_id)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("key {key} names the missing job {replay_id}"))
+            })?;
+            Ok(Some((RecordedKey { fingerprint, replay_id }, job)))
+        })
+    }
+
     /// Makes `job` unless `key` was used before in `scope` (then the first job, or a
     /// mismatch), in one transaction: two requests with one key make one job.
     pub fn create_job(
@@ -629,6 +654,9 @@ mod tests {
             Created::New(_)
         ));
         assert!(store.job(&id("r2")).unwrap().is_none(), "no second job");
+        let (recorded, first) = store.recorded("scope", "key-1").unwrap().unwrap();
+        assert_eq!((recorded.replay_id, first.replay_id), (id("r1"), id("r1")));
+        assert!(store.recorded("scope", "key-2").unwrap().is_none());
     }
 
     #[test]

@@ -27,6 +27,10 @@ impl LocalStorage {
         }
     }
 
+    pub fn public_base(&self) -> &str {
+        &self.public_base
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -73,16 +77,14 @@ impl LocalStorage {
             for entry in entries.flatten() {
                 let path = entry.path();
                 let name = entry.file_name().to_string_lossy().into_owned();
-                match entry.file_type() {
-                    Ok(kind) if kind.is_dir() => walk(&path, removed),
-                    Ok(kind)
-                        if kind.is_file() && name.starts_with('.') && name.ends_with(".part") =>
-                    {
-                        if std::fs::remove_file(&path).is_ok() {
-                            *removed += 1;
-                        }
-                    }
-                    _ => {}
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                let partial = kind.is_file() && name.starts_with('.') && name.ends_with(".part");
+                if kind.is_dir() {
+                    walk(&path, removed);
+                } else if partial && std::fs::remove_file(&path).is_ok() {
+                    *removed += 1;
                 }
             }
         }
