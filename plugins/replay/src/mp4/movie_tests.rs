@@ -10,9 +10,9 @@ use test_support::mp4::{
 };
 
 use super::super::testutil::{
-    aac_entry, assert_audio_entry_constants, audio_track, avc_entry, edit, hex_bytes, ipbb,
-    offsets, opus_entry, opus_stereo_config, read, sample, samples, sequential_offsets,
-    video_track, with_moov, AVC_CONFIG_320X240_HEX, HVC_CONFIG_320X240_HEX,
+    aac_entry, assert_audio_entry_constants, audio_track, avc_entry, edit as edit_of, hex_bytes,
+    ipbb, offsets as offsets_of, opus_entry, opus_stereo_config, read, sample, samples,
+    sequential_offsets, video_track, with_moov, AVC_CONFIG_320X240_HEX, HVC_CONFIG_320X240_HEX,
 };
 use super::super::{AudioCodecConfig, AudioEntryError};
 use super::*;
@@ -282,10 +282,7 @@ fn elst_switches_to_version_1_for_wide_values() {
             let elst = moov.trak(0).path("edts/elst");
             assert_eq!(elst.version(), 1, "version for {edit:?}");
             assert_eq!(elst.size, 36);
-            assert_eq!(
-                super::super::testutil::edit(&moov.movie.tracks[0]),
-                Some(edit)
-            );
+            assert_eq!(edit_of(&moov.movie.tracks[0]), Some(edit));
         });
     }
     // Below -1 a media time is out of the specification, which mp4-atom refuses; the
@@ -319,10 +316,7 @@ fn elst_switches_to_version_1_for_wide_values() {
     with_moov(&movie, |moov| {
         let elst = moov.trak(0).path("edts/elst");
         assert_eq!(elst.version(), 0, "an empty edit (-1) fits version 0");
-        assert_eq!(
-            super::super::testutil::edit(&moov.movie.tracks[0]),
-            Some(negative)
-        );
+        assert_eq!(edit_of(&moov.movie.tracks[0]), Some(negative));
     });
 }
 
@@ -730,7 +724,7 @@ fn chunks_are_contiguous_runs_and_stsc_is_run_length_encoded() {
         [100, 200, 300, 400, 500]
     );
     let track = &moov.movie.tracks[0];
-    assert_eq!(super::super::testutil::offsets(track), offsets[0]);
+    assert_eq!(offsets_of(track), offsets[0]);
     assert_eq!(track.chunk_count, 5);
 }
 
@@ -744,7 +738,7 @@ fn chunk_offsets_switch_to_co64_beyond_4_gib() {
     let types = stbl_types_for(&movie, &beyond);
     assert!(types.contains(&"co64".to_owned()) && !types.contains(&"stco".to_owned()));
     let bytes = build_moov(&movie, &beyond).unwrap();
-    assert_eq!(offsets(&read(&bytes).movie.tracks[0]), beyond[0]);
+    assert_eq!(offsets_of(&read(&bytes).movie.tracks[0]), beyond[0]);
 }
 
 fn stbl_types_for(movie: &Movie, offsets: &[Vec<u64>]) -> Vec<String> {
@@ -962,8 +956,8 @@ proptest! {
             prop_assert_eq!(parsed.track_id as usize, index + 1);
             prop_assert_eq!(parsed.timescale, track.timescale);
             prop_assert_eq!(&samples(parsed), &track.samples);
-            prop_assert_eq!(&super::super::testutil::offsets(parsed), &offsets[index]);
-            prop_assert_eq!(edit(parsed), track.edit);
+            prop_assert_eq!(&offsets_of(parsed), &offsets[index]);
+            prop_assert_eq!(edit_of(parsed), track.edit);
             let media: u64 = track.samples.iter().map(|s| u64::from(s.duration)).sum();
             prop_assert_eq!(parsed.media_duration, media);
             let expected = match track.edit {
