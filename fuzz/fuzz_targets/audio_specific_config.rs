@@ -5,13 +5,13 @@
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use replay_fuzz::audio_config::AudioSpecificConfig;
-use replay_fuzz::movie_check::check_movie;
-use replay_fuzz::mp4::{
+use gstreplay::audio_config::AudioSpecificConfig;
+use gstreplay::mp4::{
     build_moov, AudioCodecConfig, AudioSampleEntry, Movie, Sample, SampleEntry, Track,
 };
-use replay_fuzz::mp4_reader::read_moov;
+use libfuzzer_sys::fuzz_target;
+use replay_fuzz::movie_check::check_movie;
+use test_support::mp4::read_moov;
 
 /// samplingFrequencyIndex values 0 to 12 (ISO/IEC 14496-3 Table 1.18).
 const SAMPLING_FREQUENCIES: [u32; 13] = [
@@ -66,8 +66,8 @@ fuzz_target!(|bytes: &[u8]| {
         }],
     };
     let moov = build_moov(&movie, &[vec![48]]).expect("a valid AAC movie builds");
-    let info = read_moov(&moov, 0).unwrap_or_else(|error| panic!("malformed moov: {error}"));
-    check_movie(&movie, &info, |_, _| 48);
+    let read = read_moov(&moov).unwrap_or_else(|error| panic!("malformed moov: {error}"));
+    check_movie(&movie, &read.movie, |_, _| 48);
 });
 
 /// Whether the input gave its rate explicitly (index 15) rather than by table index.

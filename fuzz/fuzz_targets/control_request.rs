@@ -5,8 +5,8 @@
 
 #![no_main]
 
+use gst_replay::control::{parse_request, MAX_REQUEST_LINE_BYTES};
 use libfuzzer_sys::fuzz_target;
-use replay_fuzz::control::{parse_request, MAX_REQUEST_LINE_BYTES};
 
 fuzz_target!(|line: &[u8]| {
     // The server refuses longer lines before parsing them.

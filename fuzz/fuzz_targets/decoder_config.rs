@@ -7,8 +7,8 @@
 
 #![no_main]
 
+use gstreplay::codec::{nal_length_size, VideoCodec};
 use libfuzzer_sys::fuzz_target;
-use replay_fuzz::codec::{nal_length_size, VideoCodec};
 
 fuzz_target!(|input: &[u8]| {
     let [flags, record @ ..] = input else {

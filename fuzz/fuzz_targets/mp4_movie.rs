@@ -2,20 +2,20 @@
 //! through `build_moov`, `write_faststart` and `StreamingWriter`.
 //!
 //! Each must either fail with the error the movie calls for (worked out independently
-//! in `movie_check`) or write a file whose every box size matches its bytes and whose
-//! tables, read back, describe exactly the movie given, with each sample's bytes where
-//! the chunk offsets say.
+//! in `movie_check`) or write a file the strict reader (`test_support::mp4`: mp4-atom, every
+//! box size matching its bytes) reads back as exactly the movie given, with each sample's
+//! bytes where the chunk offsets say.
 
 #![no_main]
 
 use std::io::{self, Cursor};
 use std::ops::Range;
 
+use gstreplay::mp4::{build_moov, ftyp, write_faststart, Movie, StreamingWriter};
 use libfuzzer_sys::fuzz_target;
 use replay_fuzz::movie_check::{check_movie, expected_build_result};
 use replay_fuzz::movie_input::{FaultySample, MovieCase, OffsetsChoice};
-use replay_fuzz::mp4::{build_moov, ftyp, write_faststart, Movie, StreamingWriter};
-use replay_fuzz::mp4_reader::{read_moov, read_moov_box, split_boxes, MovieInfo, Mp4Box};
+use test_support::mp4::{read_file, read_moov, Mp4File};
 
 /// The writers run only when all samples fit in this many bytes, to keep runs fast;
 /// larger sample sizes still go through `build_moov`.
@@ -71,9 +71,8 @@ fn check_build_moov(movie: &Movie, offsets: &[Vec<u64>]) {
                 Ok(()),
                 "build_moov accepted a movie it must refuse"
             );
-            let info =
-                read_moov(&moov, 0).unwrap_or_else(|error| panic!("malformed moov: {error}"));
-            check_movie(movie, &info, |track, sample| offsets[track][sample]);
+            let read = read_moov(&moov).unwrap_or_else(|error| panic!("malformed moov: {error}"));
+            check_movie(movie, &read.movie, |track, sample| offsets[track][sample]);
         }
     }
 }
@@ -146,20 +145,18 @@ fn check_faststart(movie: &Movie, fault: Option<FaultySample>) {
                 "a wrong sample size went unnoticed"
             );
             assert_eq!(written, file.len() as u64, "returned length");
-            let boxes = split_boxes(&file, 0).unwrap_or_else(|error| panic!("{error}"));
-            let [ftyp_box, moov, mdat] = boxes.as_slice() else {
-                panic!(
-                    "faststart must write ftyp, moov, mdat; wrote {} boxes",
-                    boxes.len()
-                );
-            };
+            let read = read_file(&file).unwrap_or_else(|error| panic!("malformed file: {error}"));
+            assert_eq!(
+                read.box_types(),
+                ["ftyp", "moov", "mdat"],
+                "faststart writes ftyp, moov, mdat"
+            );
             assert_eq!(
                 &file[..ftyp().len()],
                 ftyp().as_slice(),
                 "ftyp comes first, as built"
             );
-            assert_eq!((&ftyp_box.fourcc, &moov.fourcc), (b"ftyp", b"moov"));
-            check_written_file(movie, &file, moov, mdat);
+            check_written_file(movie, &file, &read);
         }
     }
 }
@@ -208,18 +205,13 @@ fn check_streaming(movie: &Movie, write_order: &[u8], fault: Option<FaultySample
                 "a wrong sample size went unnoticed"
             );
             let file = out.into_inner();
-            let boxes = split_boxes(&file, 0).unwrap_or_else(|error| panic!("{error}"));
-            let [ftyp_box, free, mdat, moov] = boxes.as_slice() else {
-                panic!(
-                    "streaming must write ftyp, free, mdat, moov; wrote {} boxes",
-                    boxes.len()
-                );
-            };
+            let read = read_file(&file).unwrap_or_else(|error| panic!("malformed file: {error}"));
             assert_eq!(
-                (&ftyp_box.fourcc, &free.fourcc, &moov.fourcc),
-                (b"ftyp", b"free", b"moov")
+                read.box_types(),
+                ["ftyp", "free", "mdat", "moov"],
+                "streaming writes ftyp, free, mdat, moov"
             );
-            check_written_file(movie, &file, moov, mdat);
+            check_written_file(movie, &file, &read);
         }
     }
 }
@@ -234,15 +226,13 @@ fn next_track(movie: &Movie, next_sample: &[usize], choice: u8) -> Option<usize>
 
 /// The moov describes the movie, and every sample's bytes are in `mdat`, where the
 /// chunk offsets say, with no two samples overlapping.
-fn check_written_file(movie: &Movie, file: &[u8], moov: &Mp4Box<'_>, mdat: &Mp4Box<'_>) {
-    assert_eq!(&mdat.fourcc, b"mdat");
-    let info: MovieInfo<'_> =
-        read_moov_box(moov).unwrap_or_else(|error| panic!("malformed moov: {error}"));
-    check_movie(movie, &info, |track, sample| {
+fn check_written_file(movie: &Movie, file: &[u8], read: &Mp4File<'_>) {
+    let info = read.movie();
+    check_movie(movie, info, |track, sample| {
         info.tracks[track].samples[sample].offset
     });
 
-    let payload = mdat.payload_start..mdat.payload_start + mdat.payload.len() as u64;
+    let payload = read.mdat_payload();
     let mut ranges: Vec<Range<u64>> = Vec::new();
     for (track_index, track) in info.tracks.iter().enumerate() {
         for (sample_index, sample) in track.samples.iter().enumerate() {
@@ -266,7 +256,7 @@ fn check_written_file(movie: &Movie, file: &[u8], moov: &Mp4Box<'_>, mdat: &Mp4B
     let total: u64 = ranges.iter().map(|range| range.end - range.start).sum();
     assert_eq!(
         total,
-        mdat.payload.len() as u64,
+        payload.end - payload.start,
         "mdat holds exactly the samples"
     );
 }

@@ -11,8 +11,8 @@
 
 #![no_main]
 
+use gstreplay::codec::{nal_units, sample_ranges, VideoCodec};
 use libfuzzer_sys::fuzz_target;
-use replay_fuzz::codec::{nal_units, sample_ranges, VideoCodec};
 
 fuzz_target!(|input: &[u8]| {
     let [length_size, flags, data @ ..] = input else {

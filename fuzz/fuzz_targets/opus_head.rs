@@ -6,12 +6,12 @@
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use replay_fuzz::movie_check::check_movie;
-use replay_fuzz::mp4::{
+use gstreplay::mp4::{
     build_moov, AudioCodecConfig, AudioSampleEntry, Movie, OpusConfig, Sample, SampleEntry, Track,
 };
-use replay_fuzz::mp4_reader::read_moov;
+use libfuzzer_sys::fuzz_target;
+use replay_fuzz::movie_check::check_movie;
+use test_support::mp4::read_moov;
 
 fuzz_target!(|head: &[u8]| {
     let Ok(config) = OpusConfig::from_opus_head(head) else {
@@ -71,6 +71,6 @@ fuzz_target!(|head: &[u8]| {
         }],
     };
     let moov = build_moov(&movie, &[vec![48]]).expect("a valid Opus movie builds");
-    let info = read_moov(&moov, 0).unwrap_or_else(|error| panic!("malformed moov: {error}"));
-    check_movie(&movie, &info, |_, _| 48);
+    let read = read_moov(&moov).unwrap_or_else(|error| panic!("malformed moov: {error}"));
+    check_movie(&movie, &read.movie, |_, _| 48);
 });

@@ -6,8 +6,8 @@
 
 #![no_main]
 
+use gst_replay::presets::{Preset, PresetTable};
 use libfuzzer_sys::fuzz_target;
-use replay_fuzz::presets::{Preset, PresetTable};
 
 /// The shape of a presets file, for writing one back.
 #[derive(serde::Serialize)]

@@ -1,8 +1,11 @@
-//! What a `moov` built from a [`Movie`] must say, checked against what
-//! [`crate::mp4_reader`] reads back. Panics name the first field that disagrees.
+//! What a `moov` built from a [`Movie`] must say, checked against what the strict reader
+//! (`test_support::mp4`) reads back. Panics name the first field that disagrees.
 
-use crate::mp4::{AudioCodecConfig, Movie, MovieError, SampleEntry, Track, VideoSampleEntry};
-use crate::mp4_reader::{EntryBox, MovieInfo, Mp4Box, TrackInfo};
+use gstreplay::mp4::{AudioCodecConfig, Movie, MovieError, SampleEntry, Track, VideoSampleEntry};
+use test_support::mp4::mp4_atom::{Dops, OpusChannelMapping};
+use test_support::mp4::{
+    AudioCodecInfo, AudioEntryInfo, EditEntry, EntryInfo, MovieInfo, TrackInfo, VideoEntryInfo,
+};
 
 /// What `build_moov(movie, offsets)` must return, worked out independently of it.
 pub fn expected_build_result(movie: &Movie, offsets: &[Vec<u64>]) -> Result<(), MovieError> {
@@ -50,7 +53,7 @@ fn media_duration(track: &Track) -> u64 {
 
 /// Checks everything `info` says against `movie`; each sample's offset must be what
 /// `offset(track, sample)` says.
-pub fn check_movie(movie: &Movie, info: &MovieInfo<'_>, offset: impl Fn(usize, usize) -> u64) {
+pub fn check_movie(movie: &Movie, info: &MovieInfo, offset: impl Fn(usize, usize) -> u64) {
     assert_eq!(info.timescale, movie.timescale, "mvhd timescale");
     assert_eq!(info.tracks.len(), movie.tracks.len(), "track count");
     assert_eq!(
@@ -78,9 +81,9 @@ pub fn check_movie(movie: &Movie, info: &MovieInfo<'_>, offset: impl Fn(usize, u
     }
 }
 
-fn check_track(index: usize, track: &Track, read: &TrackInfo<'_>, offset: impl Fn(usize) -> u64) {
+fn check_track(index: usize, track: &Track, read: &TrackInfo, offset: impl Fn(usize) -> u64) {
     assert_eq!(
-        read.media_timescale, track.timescale,
+        read.timescale, track.timescale,
         "track {index} mdhd timescale"
     );
     assert_eq!(
@@ -95,6 +98,13 @@ fn check_track(index: usize, track: &Track, read: &TrackInfo<'_>, offset: impl F
         }
         edits.push((edit.segment_duration, edit.media_time));
         edits
+            .into_iter()
+            .map(|(segment_duration, media_time)| EditEntry {
+                segment_duration,
+                media_time,
+                media_rate: (1, 0),
+            })
+            .collect::<Vec<_>>()
     });
     assert_eq!(read.edits, expected_edits, "track {index} edit list");
     assert_eq!(
@@ -113,152 +123,94 @@ fn check_track(index: usize, track: &Track, read: &TrackInfo<'_>, offset: impl F
         assert_eq!(table.sync, sample.sync, "{what} sync flag");
         assert_eq!(table.offset, offset(number), "{what} offset");
     }
-    match &track.entry {
-        SampleEntry::Video(video) => {
+    match (&track.entry, &read.entry) {
+        (SampleEntry::Video(video), EntryInfo::Video(entry)) => {
             assert_eq!(&read.handler, b"vide", "track {index} handler");
-            check_video_entry(video, &read.entry);
+            check_video_entry(video, entry);
         }
-        SampleEntry::Audio(audio) => {
+        (SampleEntry::Audio(audio), EntryInfo::Audio(entry)) => {
             assert_eq!(&read.handler, b"soun", "track {index} handler");
             let expected_rate = match audio.codec {
                 AudioCodecConfig::Aac { .. } => u16::try_from(audio.sample_rate).unwrap_or(0),
                 AudioCodecConfig::Opus(_) => 48_000,
             };
-            let fields = read.entry.fields;
-            assert_eq!(be_u16(&fields[16..]), audio.channels, "channelcount");
-            assert_eq!(be_u16(&fields[24..]), expected_rate, "samplerate");
-            check_audio_config(&audio.codec, &read.entry);
+            assert_eq!(entry.channel_count, audio.channels, "channelcount");
+            assert_eq!(
+                entry.sample_rate,
+                u32::from(expected_rate) << 16,
+                "samplerate"
+            );
+            check_audio_config(&audio.codec, entry);
         }
+        (expected, read) => panic!("track {index}: {expected:?} was read back as {read:?}"),
     }
 }
 
-fn be_u16(bytes: &[u8]) -> u16 {
-    u16::from_be_bytes([bytes[0], bytes[1]])
-}
-
-fn be_u32(bytes: &[u8]) -> u32 {
-    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
-}
-
-fn check_video_entry(video: &VideoSampleEntry, entry: &EntryBox<'_>) {
+fn check_video_entry(video: &VideoSampleEntry, entry: &VideoEntryInfo) {
     assert_eq!(entry.fourcc, video.fourcc, "visual sample entry type");
-    assert_eq!(be_u16(&entry.fields[24..]), video.width, "width");
-    assert_eq!(be_u16(&entry.fields[26..]), video.height, "height");
+    assert_eq!(entry.width, video.width, "width");
+    assert_eq!(entry.height, video.height, "height");
+    assert_eq!(
+        entry.config_fourcc, video.config_fourcc,
+        "decoder configuration type"
+    );
+    assert_eq!(entry.config, video.config, "decoder configuration");
     let pasp = video
         .pixel_aspect_ratio
         .filter(|&(h, v)| h != 0 && v != 0 && h != v);
-    let [config, rest @ ..] = entry.children.as_slice() else {
-        panic!("the visual sample entry has no decoder configuration box");
-    };
-    assert_eq!(
-        config.fourcc, video.config_fourcc,
-        "decoder configuration type"
-    );
-    assert_eq!(
-        config.payload,
-        video.config.as_slice(),
-        "decoder configuration"
-    );
-    match (pasp, rest) {
-        (None, []) => {}
-        (Some((h, v)), [box_]) if &box_.fourcc == b"pasp" => {
-            assert_eq!(box_.payload.len(), 8, "pasp size");
-            assert_eq!((be_u32(box_.payload), be_u32(&box_.payload[4..])), (h, v));
-        }
-        _ => panic!("expected pasp {pasp:?}, found {} more boxes", rest.len()),
+    let mut boxes = vec![video.config_fourcc];
+    if pasp.is_some() {
+        boxes.push(*b"pasp");
     }
+    assert_eq!(entry.boxes, boxes, "boxes in the visual sample entry");
+    assert_eq!(entry.pasp, pasp, "pasp");
 }
 
-fn check_audio_config(codec: &AudioCodecConfig, entry: &EntryBox<'_>) {
-    match codec {
-        AudioCodecConfig::Aac {
-            audio_specific_config,
-            avg_bitrate,
-            max_bitrate,
-            buffer_size,
-        } => {
+fn check_audio_config(codec: &AudioCodecConfig, entry: &AudioEntryInfo) {
+    match (codec, &entry.codec) {
+        (
+            AudioCodecConfig::Aac {
+                audio_specific_config,
+                avg_bitrate,
+                max_bitrate,
+                buffer_size,
+            },
+            AudioCodecInfo::Aac(read),
+        ) => {
             assert_eq!(&entry.fourcc, b"mp4a", "AAC sample entry type");
-            let [esds] = entry.children.as_slice() else {
-                panic!("mp4a must hold only esds");
-            };
-            assert_eq!(&esds.fourcc, b"esds");
-            let read = read_esds(esds);
-            assert_eq!(read.audio_specific_config, audio_specific_config.as_slice());
+            assert_eq!(entry.boxes, [*b"esds"], "mp4a must hold only esds");
+            assert_eq!(read.audio_specific_config, *audio_specific_config);
             assert_eq!(read.buffer_size, *buffer_size, "bufferSizeDB");
             assert_eq!(read.max_bitrate, *max_bitrate, "maxBitrate");
             assert_eq!(read.avg_bitrate, *avg_bitrate, "avgBitrate");
+            assert_eq!(
+                read.object_type_indication, 0x40,
+                "objectTypeIndication MPEG-4 audio"
+            );
+            assert_eq!(
+                (read.stream_type, read.up_stream),
+                (5, false),
+                "streamType audio"
+            );
+            assert_eq!(read.sl_predefined, 2, "SLConfigDescriptor predefined 2");
         }
-        AudioCodecConfig::Opus(opus) => {
+        (AudioCodecConfig::Opus(opus), AudioCodecInfo::Opus(read)) => {
             assert_eq!(&entry.fourcc, b"Opus", "Opus sample entry type");
-            let [dops] = entry.children.as_slice() else {
-                panic!("Opus must hold only dOps");
+            assert_eq!(entry.boxes, [*b"dOps"], "Opus must hold only dOps");
+            let expected = Dops {
+                output_channel_count: opus.output_channels,
+                pre_skip: opus.pre_skip,
+                input_sample_rate: opus.input_sample_rate,
+                output_gain: opus.output_gain,
+                channel_mapping: (opus.channel_mapping_family != 0).then(|| OpusChannelMapping {
+                    family: opus.channel_mapping_family,
+                    stream_count: opus.stream_count,
+                    coupled_count: opus.coupled_count,
+                    channel_mapping: opus.channel_mapping.clone(),
+                }),
             };
-            assert_eq!(&dops.fourcc, b"dOps");
-            let mut expected = vec![0, opus.output_channels];
-            expected.extend_from_slice(&opus.pre_skip.to_be_bytes());
-            expected.extend_from_slice(&opus.input_sample_rate.to_be_bytes());
-            expected.extend_from_slice(&opus.output_gain.to_be_bytes());
-            expected.push(opus.channel_mapping_family);
-            if opus.channel_mapping_family != 0 {
-                expected.extend_from_slice(&[opus.stream_count, opus.coupled_count]);
-                expected.extend_from_slice(&opus.channel_mapping);
-            }
-            assert_eq!(dops.payload, expected.as_slice(), "dOps");
+            assert_eq!(read, &expected, "dOps");
         }
+        (expected, read) => panic!("{expected:?} was read back as {read:?}"),
     }
-}
-
-/// The fields of an `esds` the writer fills in.
-struct EsdsFields<'a> {
-    audio_specific_config: &'a [u8],
-    buffer_size: u32,
-    max_bitrate: u32,
-    avg_bitrate: u32,
-}
-
-/// Reads the descriptor nesting of `esds`, whose lengths must add up exactly.
-fn read_esds<'a>(esds: &Mp4Box<'a>) -> EsdsFields<'a> {
-    let body = &esds.payload[4..]; // version and flags
-    let (es, rest) = descriptor(body, 0x03);
-    assert!(rest.is_empty(), "bytes after the ES_Descriptor");
-    let (decoder_config, rest) = descriptor(&es[3..], 0x04);
-    let (sl_config, rest) = descriptor(rest, 0x06);
-    assert!(rest.is_empty(), "bytes after the SLConfigDescriptor");
-    assert_eq!(sl_config, [0x02], "SLConfigDescriptor predefined 2");
-    let fields = &decoder_config[..13];
-    assert_eq!(fields[0], 0x40, "objectTypeIndication MPEG-4 audio");
-    assert_eq!(fields[1], 0x15, "streamType audio");
-    let (audio_specific_config, rest) = descriptor(&decoder_config[13..], 0x05);
-    assert!(rest.is_empty(), "bytes after the DecoderSpecificInfo");
-    EsdsFields {
-        audio_specific_config,
-        buffer_size: u32::from_be_bytes([0, fields[2], fields[3], fields[4]]),
-        max_bitrate: be_u32(&fields[5..]),
-        avg_bitrate: be_u32(&fields[9..]),
-    }
-}
-
-/// One MPEG-4 descriptor of type `tag` at the start of `bytes`: its payload and what follows.
-fn descriptor(bytes: &[u8], tag: u8) -> (&[u8], &[u8]) {
-    assert_eq!(bytes.first(), Some(&tag), "descriptor tag");
-    let mut len = 0usize;
-    let mut position = 1;
-    loop {
-        let byte = *bytes
-            .get(position)
-            .expect("the descriptor length is cut off");
-        len = (len << 7) | usize::from(byte & 0x7f);
-        position += 1;
-        if byte & 0x80 == 0 {
-            break;
-        }
-        assert!(position < 5, "descriptor length longer than 4 bytes");
-    }
-    let payload = bytes.get(position..position + len).unwrap_or_else(|| {
-        panic!(
-            "descriptor {tag:#x} says {len} bytes, {} left",
-            bytes.len() - position
-        )
-    });
-    (payload, &bytes[position + len..])
 }

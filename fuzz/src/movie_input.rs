@@ -3,12 +3,19 @@
 //! Values are drawn mostly from the ones that matter to the box layout (zero, the
 //! 32-bit limits that switch box versions, common timescales) and sometimes at random,
 //! so the fuzzer reaches both the valid layouts and the error paths quickly. The
-//! movie types come from the included `mp4` module, so `Arbitrary` is built by hand
+//! movie types come from the plugin's `mp4` module, so `Arbitrary` is built by hand
 //! rather than derived.
+//!
+//! What the writer copies without looking at it is drawn valid, as the plugin passes it:
+//! one of the four visual entry types the plugin writes, with an avcC/hvcC record of its
+//! codec around arbitrary parameter sets; Opus headers with at least one channel and
+//! mapping tables that name existing channels; edit media times from -1 up. The strict
+//! reader refuses anything else as outside the specifications; the writer's own unit tests
+//! cover the media times below -1 it still encodes.
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 
-use crate::mp4::{
+use gstreplay::mp4::{
     AudioCodecConfig, AudioSampleEntry, Edit, Movie, OpusConfig, Sample, SampleEntry, Track,
     VideoSampleEntry,
 };
@@ -129,7 +136,7 @@ fn arbitrary_track(u: &mut Unstructured<'_>) -> Result<Track> {
     };
     let edit = if u.arbitrary()? {
         Some(Edit {
-            media_time: pick(u, &[-1, 0, 1, 1024, i64::from(i32::MAX) + 1, i64::MIN])?,
+            media_time: pick(u, &[-1, 0, 1, 1024, i64::from(i32::MAX) + 1, i64::MAX])?.max(-1),
             segment_duration: pick(u, &[0, 1, 90_000, u64::from(u32::MAX), u64::MAX])?,
             delay: pick(u, &[0, 0, 1, 4800, u64::from(u32::MAX), u64::MAX])?,
         })
@@ -169,12 +176,18 @@ fn arbitrary_sample(u: &mut Unstructured<'_>, previous: Option<Sample>) -> Resul
 }
 
 fn arbitrary_video_entry(u: &mut Unstructured<'_>) -> Result<VideoSampleEntry> {
+    // The four the plugin writes; the strict reader knows no other visual entry.
+    let fourcc = *u.choose(&[*b"avc1", *b"avc3", *b"hvc1", *b"hev1"])?;
+    let (config_fourcc, config) = match &fourcc {
+        b"avc1" | b"avc3" => (*b"avcC", avc_config(u)?),
+        _ => (*b"hvcC", hevc_config(u)?),
+    };
     Ok(VideoSampleEntry {
-        fourcc: pick(u, &[*b"avc1", *b"avc3", *b"hvc1", *b"hev1"])?,
+        fourcc,
         width: u.arbitrary()?,
         height: u.arbitrary()?,
-        config_fourcc: pick(u, &[*b"avcC", *b"hvcC"])?,
-        config: u.arbitrary()?,
+        config_fourcc,
+        config,
         pixel_aspect_ratio: if u.arbitrary()? {
             Some((
                 pick(u, &[0, 1, 4, 3, u32::MAX])?,
@@ -184,6 +197,57 @@ fn arbitrary_video_entry(u: &mut Unstructured<'_>) -> Result<VideoSampleEntry> {
             None
         },
     })
+}
+
+/// Up to three NAL units of arbitrary bytes, each with its 16-bit length first.
+fn parameter_sets(u: &mut Unstructured<'_>) -> Result<(u8, Vec<u8>)> {
+    let count = u.int_in_range(0..=3)?;
+    let mut bytes = Vec::new();
+    for _ in 0..count {
+        let mut nal: Vec<u8> = u.arbitrary()?;
+        nal.truncate(usize::from(u16::MAX));
+        bytes.extend_from_slice(&(nal.len() as u16).to_be_bytes());
+        bytes.extend_from_slice(&nal);
+    }
+    Ok((count, bytes))
+}
+
+/// An AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1) without the extension.
+fn avc_config(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
+    let [profile, compatibility, level]: [u8; 3] = u.arbitrary()?;
+    let length_size_minus_one: u8 = u.choose(&[0, 1, 3])?.to_owned();
+    let (sps_count, sps) = parameter_sets(u)?;
+    let (pps_count, pps) = parameter_sets(u)?;
+    let mut record = vec![
+        1,
+        profile,
+        compatibility,
+        level,
+        0xfc | length_size_minus_one,
+        0xe0 | sps_count,
+    ];
+    record.extend_from_slice(&sps);
+    record.push(pps_count);
+    record.extend_from_slice(&pps);
+    Ok(record)
+}
+
+/// An HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1): arbitrary fixed fields,
+/// then up to three arrays of parameter sets.
+fn hevc_config(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
+    let fields: [u8; 21] = u.arbitrary()?;
+    let mut record = vec![1];
+    record.extend_from_slice(&fields);
+    let arrays = u.int_in_range(0..=3)?;
+    record.push(arrays);
+    for _ in 0..arrays {
+        let nal_type: u8 = u.arbitrary()?;
+        let (count, nals) = parameter_sets(u)?;
+        record.push(nal_type);
+        record.extend_from_slice(&u16::from(count).to_be_bytes());
+        record.extend_from_slice(&nals);
+    }
+    Ok(record)
 }
 
 fn arbitrary_audio_entry(u: &mut Unstructured<'_>) -> Result<AudioSampleEntry> {
@@ -199,7 +263,8 @@ fn arbitrary_audio_entry(u: &mut Unstructured<'_>) -> Result<AudioSampleEntry> {
             },
         })
     } else {
-        let output_channels: u8 = pick(u, &[1, 2, 6, 8, 255])?;
+        // At least one channel, as RFC 7845 asks and the plugin's OpusHead reader checks.
+        let output_channels: u8 = pick(u, &[1, 2, 6, 8, 255])?.max(1);
         let channel_mapping_family: u8 = pick(u, &[0, 1, 255])?;
         let mapping_len = if u.ratio(7, 8)? {
             if channel_mapping_family == 0 {
@@ -210,9 +275,19 @@ fn arbitrary_audio_entry(u: &mut Unstructured<'_>) -> Result<AudioSampleEntry> {
         } else {
             u.int_in_range(0..=usize::from(output_channels) + 1)?
         };
+        // A table RFC 7845 allows: at least one stream, no more coupled streams than
+        // streams, each entry a decoded channel or 255 (silence).
+        let stream_count: u8 = u.int_in_range(1..=255)?;
+        let coupled_count: u8 = u.int_in_range(0..=stream_count.min(255 - stream_count))?;
+        let decoded = u16::from(stream_count) + u16::from(coupled_count);
         let mut channel_mapping = Vec::with_capacity(mapping_len);
         for _ in 0..mapping_len {
-            channel_mapping.push(u.arbitrary()?);
+            let index: u8 = u.arbitrary()?;
+            channel_mapping.push(if index == 255 || u16::from(index) < decoded {
+                index
+            } else {
+                (u16::from(index) % decoded) as u8
+            });
         }
         Ok(AudioSampleEntry {
             // Mostly consistent with the Opus header, so the entry gets written.
@@ -228,8 +303,8 @@ fn arbitrary_audio_entry(u: &mut Unstructured<'_>) -> Result<AudioSampleEntry> {
                 input_sample_rate: u.arbitrary()?,
                 output_gain: u.arbitrary()?,
                 channel_mapping_family,
-                stream_count: u.arbitrary()?,
-                coupled_count: u.arbitrary()?,
+                stream_count,
+                coupled_count,
                 channel_mapping,
             }),
         })

@@ -66,7 +66,7 @@ fn post_roll_takes_what_is_captured_after_the_request() {
     );
     let path = std::path::Path::new(event["path"].as_str().unwrap());
     assert!(
-        (ffprobe_duration(path) - 4.0).abs() <= FRAME_SECONDS,
+        (ffprobe::format_duration(path) - 4.0).abs() <= FRAME_SECONDS,
         "{}",
         path.display()
     );
@@ -107,7 +107,7 @@ fn cleared_saves_share_no_frame() {
     assert!(second_duration > 0.0, "{second}");
     for event in [&first, &second] {
         let path = std::path::Path::new(event["path"].as_str().unwrap());
-        let probed = ffprobe_duration(path);
+        let probed = ffprobe::format_duration(path);
         assert!(
             (probed - event["duration"].as_f64().unwrap()).abs() <= FRAME_SECONDS,
             "{}: {probed} s",
@@ -153,7 +153,7 @@ fn no_clear_keeps_a_clear_on_save_run_from_clearing_that_save() {
     assert!(duration(&third) < 3.0, "{third}");
     for event in [&first, &second, &third] {
         let path = std::path::Path::new(event["path"].as_str().unwrap());
-        let probed = ffprobe_duration(path);
+        let probed = ffprobe::format_duration(path);
         assert!(
             (probed - duration(event)).abs() <= FRAME_SECONDS,
             "{}: {probed} s",

@@ -89,9 +89,9 @@ fn the_test_pattern_with_x265_runs_as_documented() {
 fn the_test_pattern_with_aac_ticks_runs_as_documented() {
     let (_dir, clips) = run_documented("linux-test-x264-aac", 5, None);
     check_clip(&clips, 60);
-    let codecs: Vec<String> = ffprobe_streams(&clips[0])
+    let codecs: Vec<String> = ffprobe::streams(&clips[0])
         .into_iter()
-        .map(|stream| stream.codec)
+        .map(|stream| stream.codec_name)
         .collect();
     assert_eq!(codecs, ["h264", "aac"], "{}", clips[0].display());
 }

@@ -238,7 +238,7 @@ fn screen_capture_under_xvfb_saves_on_hotkey_signal_and_command() {
             "the requested --duration, exactly: {event}"
         );
         assert!(
-            (ffprobe_duration(path) - 3.0).abs() < 1e-3,
+            (ffprobe::format_duration(path) - 3.0).abs() < 1e-3,
             "{}",
             path.display()
         );

@@ -95,7 +95,10 @@ fn a_hotkey_clip_of_the_screen_and_system_audio_ticks_in_step_with_its_flashes()
     assert!(status.success(), "{stderr:#?}");
 
     let clip = std::path::Path::new(event["path"].as_str().unwrap());
-    let codecs: Vec<String> = ffprobe_streams(clip).into_iter().map(|s| s.codec).collect();
+    let codecs: Vec<String> = ffprobe::streams(clip)
+        .into_iter()
+        .map(|s| s.codec_name)
+        .collect();
     assert_eq!(codecs, ["h264", "aac"], "{}", clip.display());
     let (frames, _, errors) = decode_summary(clip);
     assert_eq!(errors, "", "{}", clip.display());

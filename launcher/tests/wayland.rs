@@ -393,7 +393,7 @@ fn a_wayland_screen_is_captured_through_the_portal_until_the_desktop_stops_shari
 
     let path = Path::new(saved["path"].as_str().unwrap());
     assert_eq!(saved["duration"], 3.0, "{saved}");
-    assert!((ffprobe_duration(path) - 3.0).abs() < 1e-3);
+    assert!((ffprobe::format_duration(path) - 3.0).abs() < 1e-3);
     let (frames, brightest, errors) = decode_summary(path);
     assert_eq!(errors, "");
     assert!(
@@ -402,19 +402,11 @@ fn a_wayland_screen_is_captured_through_the_portal_until_the_desktop_stops_shari
     );
     assert_eq!(frames as u64, saved["frames"].as_u64().unwrap());
     assert!((44..=46).contains(&frames), "15 fps for 3 s: {frames}");
-    let size = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=width,height",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&size.stdout).trim(), "240,240");
+    let sizes: Vec<_> = ffprobe::streams(path)
+        .iter()
+        .map(|stream| (stream.width, stream.height))
+        .collect();
+    assert_eq!(sizes, [(Some(240), Some(240))]);
     // The bars, centred: white on the left edge, blue on the right one.
     let left = edge_colour(path, false);
     assert!(left.iter().all(|&c| c > 150), "white on the left: {left:?}");

@@ -3,6 +3,9 @@
 //! Nothing here knows GStreamer: the plugin's GStreamer helpers stay in its own
 //! `tests/common`. What is here is what more than one crate needs.
 
+pub mod ffprobe;
+pub mod mp4;
+
 mod dir;
 mod process;
 mod tools;

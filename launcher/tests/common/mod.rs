@@ -10,18 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-pub const BINARY: &str = env!("CARGO_BIN_EXE_gst-replay");
+#[allow(unused_imports)] // Each test binary uses its own part of them.
+pub use test_support::{ffprobe, require_tool};
 
-pub fn require_tool(name: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "{name} is not installed; run the README's test command, which installs it"
-    );
-}
+pub const BINARY: &str = env!("CARGO_BIN_EXE_gst-replay");
 
 /// A fresh directory, removed when the test passes.
 pub struct TestDir {
@@ -418,66 +410,6 @@ pub fn decode_summary(path: &Path) -> (usize, f64, String) {
     let (frames, errors) = signalstats(path, "YMAX");
     let brightest = frames.iter().map(|&(_, luma)| luma).fold(0.0, f64::max);
     (frames.len(), brightest, errors)
-}
-
-pub fn ffprobe_duration(path: &Path) -> f64 {
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(f64::NAN)
-}
-
-/// One stream of a media file as ffprobe sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamInfo {
-    pub codec: String,
-    /// Seconds.
-    pub duration: f64,
-}
-
-pub fn ffprobe_streams(path: &Path) -> Vec<StreamInfo> {
-    require_tool("ffprobe");
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name,duration",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    let probed: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("ffprobe {}: {err}", path.display()));
-    probed["streams"]
-        .as_array()
-        .map(|streams| {
-            streams
-                .iter()
-                .map(|stream| StreamInfo {
-                    codec: stream["codec_name"].as_str().unwrap_or_default().to_owned(),
-                    duration: stream["duration"]
-                        .as_str()
-                        .and_then(|d| d.parse().ok())
-                        .unwrap_or(f64::NAN),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The loudest sample of the file's first audio stream, in dB (-91 for digital silence).

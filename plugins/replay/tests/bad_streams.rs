@@ -273,8 +273,11 @@ fn decode_timestamps_without_presentation_timestamps_are_used_as_both() {
         let log = run_logged(&pipeline);
         assert!(log.saw_eos(), "bframes={bframes}: {:?}", log.errors());
         assert_eq!(decodes_cleanly(&clip), 60, "bframes={bframes}");
-        let entries = ffprobe_entries(&clip, "stream=duration");
-        assert_eq!(entries["duration"], "2.000000", "bframes={bframes}");
+        assert_eq!(
+            ffprobe::video_stream(&clip).duration(),
+            2.0,
+            "bframes={bframes}"
+        );
         assert_shows_a_run_of(&clip, &reference);
     }
 }
@@ -340,9 +343,11 @@ fn timestamps_that_go_backwards_still_give_files_that_decode() {
     for (outcome, path) in saved_clips(&log) {
         let frames = decodes_cleanly(&path);
         assert_eq!(frames as u64, get_u64(&outcome, "frames"), "{path:?}");
-        let packets = ffprobe_packets(&path);
+        let packets = ffprobe::video_packets(&path);
         assert!(
-            packets.windows(2).all(|p| p[0].1 < p[1].1),
+            packets
+                .windows(2)
+                .all(|p| p[0].dts_seconds() < p[1].dts_seconds()),
             "{path:?}: decode times increase"
         );
     }
@@ -361,9 +366,11 @@ fn timestamps_that_go_backwards_never_mix_two_timelines_in_one_file() {
     for (outcome, path) in saved_clips(&log) {
         let frames = decodes_cleanly(&path);
         // Without B-frames, presentation follows decode order.
-        let packets = ffprobe_packets(&path);
+        let packets = ffprobe::video_packets(&path);
         assert!(
-            packets.windows(2).all(|p| p[0].0 < p[1].0),
+            packets
+                .windows(2)
+                .all(|p| p[0].pts_seconds() < p[1].pts_seconds()),
             "{path:?}: presentation times go back inside the file"
         );
         let seconds = get_u64(&outcome, "duration") as f64 / 1e9;
@@ -418,12 +425,13 @@ fn a_codec_data_change_never_mixes_parameter_sets_in_one_file() {
         let pipeline = codec_data_change(stream_format, &clip);
         let log = run_logged(&pipeline);
         assert!(log.saw_eos(), "{stream_format}: {:?}", log.errors());
-        let entries = ffprobe_entries(&clip, "stream=profile,nb_read_frames");
+        let video = ffprobe::video_stream(&clip);
         assert_eq!(
-            entries["profile"], "High",
+            video.profile.as_deref(),
+            Some("High"),
             "{stream_format}: the newest format only"
         );
-        assert_eq!(entries["nb_read_frames"], "60", "{stream_format}");
+        assert_eq!(video.frames(), 60, "{stream_format}");
         assert_eq!(decodes_cleanly(&clip), 60, "{stream_format}");
     }
 }

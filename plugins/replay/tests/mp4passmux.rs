@@ -26,15 +26,18 @@ fn remuxing_an_mp4_keeps_every_picture_and_the_timing() {
         output.display()
     )));
 
-    let entries = ffprobe_entries(&output, "stream=codec_tag_string,nb_read_frames,duration");
-    assert_eq!(entries["codec_tag_string"], "avc1");
-    assert_eq!(entries["nb_read_frames"], "300");
-    assert_eq!(entries["duration"], "10.000000");
+    let video = ffprobe::video_stream(&output);
+    assert_eq!(video.codec_tag_string, "avc1");
+    assert_eq!(video.frames(), 300);
+    assert_eq!(video.duration(), 10.0);
     let (source_hashes, _) = decoded_frame_hashes(&source);
     let (output_hashes, errors) = decoded_frame_hashes(&output);
     assert_eq!(errors, "");
     assert_eq!(output_hashes, source_hashes);
-    assert!(ffprobe_packets(&output)[0].2, "starts with a keyframe");
+    assert!(
+        ffprobe::video_packets(&output)[0].keyframe(),
+        "starts with a keyframe"
+    );
     assert_eq!(gstreamer_decoded_pts(&output).len(), 300);
 }
 
@@ -50,9 +53,9 @@ fn hevc_through_h265parse_is_written_as_hvc1() {
         output.display(),
         reference.display()
     )));
-    let entries = ffprobe_entries(&output, "stream=codec_tag_string,nb_read_frames,duration");
-    assert_eq!(entries["codec_tag_string"], "hvc1");
-    assert_eq!(entries["nb_read_frames"], "300");
+    let video = ffprobe::video_stream(&output);
+    assert_eq!(video.codec_tag_string, "hvc1");
+    assert_eq!(video.frames(), 300);
     let (reference_hashes, _) = decoded_frame_hashes(&reference);
     let (output_hashes, errors) = decoded_frame_hashes(&output);
     assert_eq!(errors, "");

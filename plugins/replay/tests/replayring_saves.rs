@@ -146,9 +146,9 @@ fn h264_with_b_frames_saves_concurrently_while_playing() {
     for message in &saved {
         assert!(ids.contains(&get_str(message, "id")));
     }
-    let packets = ffprobe_packets(Path::new(&long));
+    let packets = ffprobe::video_packets(Path::new(&long));
     assert!(
-        packets.iter().any(|(pts, dts, _)| pts != dts),
+        packets.iter().any(|p| p.pts_seconds() != p.dts_seconds()),
         "the stream really has reordered frames"
     );
 
@@ -191,9 +191,9 @@ fn hevc_open_gop_clips_decode_cleanly() {
         "{messages:?}"
     );
 
-    let entries = ffprobe_entries(&clip, "stream=codec_name,codec_tag_string");
-    assert_eq!(entries["codec_name"], "hevc");
-    assert_eq!(entries["codec_tag_string"], "hvc1");
+    let video = ffprobe::video_stream(&clip);
+    assert_eq!(video.codec_name, "hevc");
+    assert_eq!(video.codec_tag_string, "hvc1");
     let (reference_hashes, _) = decoded_frame_hashes(&reference);
     assert_eq!(reference_hashes.len(), 240);
     assert_eq!(check_clip(&clip, &reference_hashes, 90), 150);
@@ -349,8 +349,7 @@ fn a_request_longer_than_the_ring_saves_everything_buffered() {
     assert_eq!(get_u64(saved[0], "frames"), 99);
     let (hashes, errors) = decoded_frame_hashes(Path::new(&clip));
     assert_eq!((hashes.len(), errors.as_str()), (99, ""));
-    let entries = ffprobe_entries(Path::new(&clip), "stream=duration");
-    assert_eq!(entries["duration"], "3.300000");
+    assert_eq!(ffprobe::video_stream(Path::new(&clip)).duration(), 3.3);
 }
 
 #[test]
@@ -445,10 +444,7 @@ fn avc1_and_hvc1_samples_carry_no_parameter_sets() {
             2 * SECOND,
             clip.display()
         )));
-        assert_eq!(
-            ffprobe_entries(&clip, "stream=codec_tag_string")["codec_tag_string"],
-            tag
-        );
+        assert_eq!(ffprobe::video_stream(&clip).codec_tag_string, tag);
         let samples = stored_nal_types(&clip, codec);
         assert!(samples.len() >= 60, "{name}: {} samples", samples.len());
         for (index, types) in samples.iter().enumerate() {
@@ -499,12 +495,9 @@ fn a_resolution_change_never_mixes_streams_in_one_file() {
     assert_eq!(saved.len(), 1, "{messages:?}");
 
     // The 60 s request gets only the newest format: the frames after the change.
-    let entries = ffprobe_entries(&clip, "stream=width,height,nb_read_frames");
-    assert_eq!(
-        (entries["width"].as_str(), entries["height"].as_str()),
-        ("320", "240")
-    );
-    assert_eq!(entries["nb_read_frames"], "60");
+    let video = ffprobe::video_stream(&clip);
+    assert_eq!((video.width, video.height), (Some(320), Some(240)));
+    assert_eq!(video.frames(), 60);
     assert_eq!(get_u64(saved[0], "frames"), 60);
     let (hashes, errors) = decoded_frame_hashes(&clip);
     assert_eq!((hashes.len(), errors.as_str()), (60, ""));

@@ -1,11 +1,12 @@
-//! Tests of the audio sample entries (each box parsed back and its fields
-//! checked where the specifications put them) and of the OpusHead reader.
+//! Tests of the audio sample entries (each box read back by the strict reader and its
+//! fields checked where the specifications put them) and of the OpusHead reader.
 
 use proptest::prelude::*;
+use test_support::mp4::descriptors as esds;
+use test_support::mp4::{read_sample_entry, AacInfo, AudioCodecInfo, AudioEntryInfo, EntryInfo};
 
 use super::super::testutil::{
-    opus_stereo_config, parse_audio_entry, parse_descriptor, parse_descriptors, parse_single_box,
-    AAC_CONFIG_48K_STEREO,
+    assert_audio_entry_constants, opus_stereo_config, AAC_CONFIG_48K_STEREO,
 };
 use super::*;
 
@@ -75,6 +76,23 @@ fn entry_bytes(audio: &AudioSampleEntry) -> Vec<u8> {
     w.finish().unwrap()
 }
 
+/// The entry read back, its reserved fields checked.
+fn read_audio(bytes: &[u8]) -> AudioEntryInfo {
+    let read = read_sample_entry(bytes).unwrap_or_else(|error| panic!("{error}"));
+    assert_audio_entry_constants(&read.layout);
+    match read.entry {
+        EntryInfo::Audio(audio) => audio,
+        other => panic!("not an audio entry: {other:?}"),
+    }
+}
+
+fn aac_info(audio: &AudioEntryInfo) -> &AacInfo {
+    match &audio.codec {
+        AudioCodecInfo::Aac(aac) => aac,
+        other => panic!("not AAC: {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // mp4a + esds
 // ---------------------------------------------------------------------------
@@ -82,43 +100,46 @@ fn entry_bytes(audio: &AudioSampleEntry) -> Vec<u8> {
 #[test]
 fn mp4a_entry_fields() {
     let bytes = entry_bytes(&aac(48_000));
-    let entry = parse_audio_entry(&parse_single_box(&bytes));
+    let entry = read_audio(&bytes);
     assert_eq!(&entry.fourcc, b"mp4a");
     assert_eq!(entry.data_reference_index, 1);
     assert_eq!(entry.channel_count, 2);
     assert_eq!(entry.sample_size, 16);
     assert_eq!(entry.sample_rate, 48_000 << 16, "16.16");
-    let types: Vec<[u8; 4]> = entry.children.iter().map(|b| b.fourcc).collect();
-    assert_eq!(types, [*b"esds"]);
+    assert_eq!(entry.boxes, [*b"esds"]);
 }
 
 #[test]
 fn mp4a_sample_rate_above_16_bits_is_written_as_zero() {
     for (rate, field) in [(8_000, 8_000 << 16), (65_535, 65_535 << 16), (96_000, 0)] {
         let bytes = entry_bytes(&aac(rate));
-        let entry = parse_audio_entry(&parse_single_box(&bytes));
-        assert_eq!(entry.sample_rate, field, "for {rate} Hz");
+        assert_eq!(read_audio(&bytes).sample_rate, field, "for {rate} Hz");
     }
 }
 
 #[test]
 fn esds_nests_the_descriptors_movenc_writes() {
     let bytes = entry_bytes(&aac(48_000));
-    let entry = parse_audio_entry(&parse_single_box(&bytes));
-    let (version, flags, mut esds) = entry.children[0].full_box();
-    assert_eq!((version, flags), (0, 0));
+    let read = read_sample_entry(&bytes).unwrap();
+    let esds_box = read.layout.child(b"esds");
+    assert_eq!(esds_box.version_and_flags(), (0, 0));
 
-    let (es, rest) = parse_descriptor(esds.rest());
-    assert!(rest.is_empty(), "one ES_Descriptor fills esds");
-    assert_eq!((es.tag, es.length_bytes), (3, 4));
-    let (es_fields, sub) = es.payload.split_at(3);
-    assert_eq!(es_fields, [0, 0, 0], "ES_ID 0, no flags, priority 0");
-    let sub = parse_descriptors(sub);
-    assert_eq!(sub.iter().map(|d| d.tag).collect::<Vec<_>>(), [4, 6]);
-
-    let decoder_config = sub[0];
-    assert_eq!(decoder_config.length_bytes, 4);
-    let (fields, specific) = decoder_config.payload.split_at(13);
+    // The nesting: one ES_Descriptor fills esds and holds a DecoderConfigDescriptor (with
+    // one DecoderSpecificInfo) and an SLConfigDescriptor, each length exactly right.
+    let nested = esds::esds_descriptors(esds_box.body()).unwrap();
+    assert_eq!((nested.es.tag, nested.es.length_bytes), (3, 4));
+    assert_eq!(
+        &nested.es.payload[..3],
+        [0, 0, 0],
+        "ES_ID 0, no flags, priority 0"
+    );
+    let es_children = esds::descriptors(&nested.es.payload[3..]).unwrap();
+    assert_eq!(
+        es_children.iter().map(|d| d.tag).collect::<Vec<_>>(),
+        [4, 6]
+    );
+    assert_eq!(nested.decoder_config.length_bytes, 4);
+    let fields = &nested.decoder_config.payload[..13];
     assert_eq!(fields[0], 0x40, "objectTypeIndication: MPEG-4 audio");
     assert_eq!(
         fields[1], 0x15,
@@ -127,19 +148,50 @@ fn esds_nests_the_descriptors_movenc_writes() {
     assert_eq!(&fields[2..5], &[0x01, 0x23, 0x45], "bufferSizeDB, 24 bits");
     assert_eq!(&fields[5..9], &160_000u32.to_be_bytes(), "maxBitrate");
     assert_eq!(&fields[9..13], &128_000u32.to_be_bytes(), "avgBitrate");
-    let specific = parse_descriptors(specific);
-    assert_eq!(specific.len(), 1);
-    assert_eq!((specific[0].tag, specific[0].length_bytes), (5, 4));
+    let specific = esds::descriptors(&nested.decoder_config.payload[13..]).unwrap();
+    assert_eq!(specific, [nested.decoder_specific]);
     assert_eq!(
-        specific[0].payload, AAC_CONFIG_48K_STEREO,
+        (
+            nested.decoder_specific.tag,
+            nested.decoder_specific.length_bytes
+        ),
+        (5, 4)
+    );
+    assert_eq!(
+        nested.decoder_specific.payload, AAC_CONFIG_48K_STEREO,
         "the ASC verbatim"
     );
-
-    let sl_config = sub[1];
     assert_eq!(
-        (sl_config.length_bytes, sl_config.payload),
+        (nested.sl_config.length_bytes, nested.sl_config.payload),
         (4, &[2u8][..]),
         "predefined 2 (MP4)"
+    );
+
+    // The same values as mp4-atom decodes them.
+    let EntryInfo::Audio(audio) = &read.entry else {
+        panic!("an audio entry");
+    };
+    assert_eq!(
+        aac_info(audio),
+        &AacInfo {
+            object_type_indication: 0x40,
+            stream_type: 5,
+            up_stream: false,
+            buffer_size: 0x01_2345,
+            max_bitrate: 160_000,
+            avg_bitrate: 128_000,
+            audio_specific_config: AAC_CONFIG_48K_STEREO.to_vec(),
+            sl_predefined: 2,
+        }
+    );
+    let test_support::mp4::mp4_atom::Codec::Mp4a(mp4a) = &read.decoded else {
+        panic!("mp4a");
+    };
+    let es = &mp4a.esds.es_desc;
+    assert_eq!((es.es_id, es.stream_priority), (0, 0));
+    assert_eq!(
+        (es.depends_on_es_id, &es.url, es.ocr_es_id),
+        (None, &None, None)
     );
 }
 
@@ -154,7 +206,7 @@ fn descriptor_lengths_use_four_seven_bit_groups() {
         &[4, 0x80, 0x80, 0x81, 0x48],
         "200 = 1 * 128 + 72"
     );
-    let (parsed, rest) = parse_descriptor(&bytes);
+    let (parsed, rest) = esds::descriptor(&bytes).unwrap();
     assert_eq!((parsed.payload, rest.len()), (&payload[..], 0));
     let payload = vec![0u8; 0x20_4081]; // one bit set in each of the lower three groups
     assert_eq!(&descriptor(4, &payload)[..5], &[4, 0x81, 0x81, 0x81, 0x01]);
@@ -164,9 +216,10 @@ fn descriptor_lengths_use_four_seven_bit_groups() {
 fn largest_audio_specific_config_fills_the_28_bit_es_descriptor_length() {
     // The ES_Descriptor payload grows byte for byte with the ASC.
     let bytes = entry_bytes(&aac(48_000));
-    let entry = parse_audio_entry(&parse_single_box(&bytes));
-    let mut esds = entry.children[0].full_box().2;
-    let (es, _) = parse_descriptor(esds.rest());
+    let read = read_sample_entry(&bytes).unwrap();
+    let es = esds::esds_descriptors(read.layout.child(b"esds").body())
+        .unwrap()
+        .es;
     let overhead = es.payload.len() - AAC_CONFIG_48K_STEREO.len();
     assert_eq!(MAX_AUDIO_SPECIFIC_CONFIG_LEN + overhead, (1 << 28) - 1);
 }
@@ -175,19 +228,20 @@ fn largest_audio_specific_config_fills_the_28_bit_es_descriptor_length() {
 // Opus + dOps
 // ---------------------------------------------------------------------------
 
+/// The `dOps` payload, after mp4-atom decoded it (so it is a valid OpusSpecificBox).
 fn dops_payload(config: OpusConfig) -> Vec<u8> {
     let bytes = entry_bytes(&opus(config));
-    let entry = parse_audio_entry(&parse_single_box(&bytes));
-    assert_eq!(entry.children.len(), 1);
-    assert_eq!(&entry.children[0].fourcc, b"dOps");
-    entry.children[0].payload.to_vec()
+    let read = read_sample_entry(&bytes).unwrap();
+    assert_audio_entry_constants(&read.layout);
+    assert_eq!(read.layout.child_types(), ["dOps"]);
+    read.layout.child(b"dOps").payload.to_vec()
 }
 
 #[test]
 fn opus_entry_fields() {
     let config = opus_stereo_config();
     let bytes = entry_bytes(&opus(config));
-    let entry = parse_audio_entry(&parse_single_box(&bytes));
+    let entry = read_audio(&bytes);
     assert_eq!(&entry.fourcc, b"Opus");
     assert_eq!(entry.data_reference_index, 1);
     assert_eq!(entry.channel_count, 2);

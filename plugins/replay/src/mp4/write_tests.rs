@@ -6,9 +6,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use test_support::ffprobe::{Ffprobe, Probe, Stream};
+use test_support::mp4::{boxes, read_file, TrackInfo};
+
 use super::super::testutil::{
-    audio_track, ipbb, opus_entry, parse_boxes, parse_json, parse_moov, parse_single_box, sample,
-    video_track, ParsedTrack, FRAME,
+    audio_track, ipbb, offsets, opus_entry, read, sample, samples, video_track, FRAME,
 };
 use super::super::{
     AudioCodecConfig, AudioSampleEntry, Edit, Movie, OpusConfig, Sample, SampleEntry, Track,
@@ -34,31 +36,21 @@ fn write_patterns(
     ))
 }
 
-/// Parses a complete file into (top-level box types, the parsed moov tracks).
-fn parse_file(file: &[u8]) -> (Vec<String>, Vec<ParsedTrack>) {
-    let boxes = parse_boxes(file);
-    let types = boxes
-        .iter()
-        .map(|b| String::from_utf8_lossy(&b.fourcc).into_owned())
-        .collect();
-    let moov = boxes.iter().find(|b| &b.fourcc == b"moov").expect("moov");
-    let (_, _, _, tracks) = parse_moov(moov);
-    (types, tracks)
+/// Reads a complete file strictly into (top-level box types, the moov's tracks).
+fn parse_file(file: &[u8]) -> (Vec<String>, Vec<TrackInfo>) {
+    let read = read_file(file).unwrap_or_else(|error| panic!("malformed file: {error}"));
+    (read.box_types(), read.movie().tracks.clone())
 }
 
 /// Every sample's bytes are where the moov says, inside mdat.
-fn assert_samples_in_place(file: &[u8], tracks: &[ParsedTrack]) {
-    let mdat = parse_boxes(file)
-        .into_iter()
-        .find(|b| &b.fourcc == b"mdat")
-        .expect("mdat");
-    let payload_start = (mdat.start + mdat.header_len) as u64;
-    let payload_end = mdat.start as u64 + mdat.size;
+fn assert_samples_in_place(file: &[u8], tracks: &[TrackInfo]) {
+    let mdat = read_file(file).unwrap().mdat_payload();
     for (track_index, track) in tracks.iter().enumerate() {
-        for (index, (sample, &offset)) in track.samples.iter().zip(&track.offsets).enumerate() {
+        for (index, sample) in track.samples.iter().enumerate() {
+            let offset = sample.offset;
             let end = offset + u64::from(sample.size);
             assert!(
-                offset >= payload_start && end <= payload_end,
+                offset >= mdat.start && end <= mdat.end,
                 "sample outside mdat"
             );
             assert_eq!(
@@ -97,7 +89,7 @@ fn faststart_writes_ftyp_moov_mdat_with_correct_offsets() {
     assert_eq!(types, ["ftyp", "moov", "mdat"]);
     assert_eq!(&file[..ftyp().len()], ftyp());
     for (track, parsed) in movie.tracks.iter().zip(&tracks) {
-        assert_eq!(parsed.samples, track.samples);
+        assert_eq!(samples(parsed), track.samples);
     }
     assert_samples_in_place(&file, &tracks);
     let payload: u64 = movie
@@ -106,7 +98,7 @@ fn faststart_writes_ftyp_moov_mdat_with_correct_offsets() {
         .flat_map(|t| &t.samples)
         .map(|s| u64::from(s.size))
         .sum();
-    let mdat = parse_boxes(&file)[2];
+    let mdat = &boxes(&file).unwrap()[2];
     assert_eq!((mdat.header_len, mdat.size), (8, payload + 8));
 }
 
@@ -315,9 +307,9 @@ fn faststart_beyond_4_gib_uses_co64_and_a_64_bit_mdat_header() {
     let ftyp_len = ftyp().len();
     let moov_size = u32::from_be_bytes(out.head[ftyp_len..ftyp_len + 4].try_into().unwrap());
     let moov_end = ftyp_len + moov_size as usize;
-    let moov = parse_single_box(&out.head[ftyp_len..moov_end]);
-    let (_, _, _, tracks) = parse_moov(&moov);
-    let stbl = moov.children()[1].path("mdia/minf/stbl");
+    let moov = read(&out.head[ftyp_len..moov_end]);
+    let tracks = &moov.movie.tracks;
+    let stbl = moov.trak(0).path("mdia/minf/stbl");
     assert!(
         stbl.find_child(b"co64").is_some(),
         "co64 for offsets beyond 4 GiB"
@@ -336,7 +328,7 @@ fn faststart_beyond_4_gib_uses_co64_and_a_64_bit_mdat_header() {
     let expected = offsets_in_call_order(&movie, &calls, moov_end as u64 + 16);
     assert!(expected[0].last().unwrap() > &u64::from(u32::MAX));
     for (parsed, expected) in tracks.iter().zip(&expected) {
-        assert_eq!(&parsed.offsets, expected);
+        assert_eq!(&offsets(parsed), expected);
     }
 }
 
@@ -391,17 +383,17 @@ fn streaming_writes_ftyp_free_mdat_moov_with_correct_offsets() {
     let written = writer.bytes_written();
     let file = writer.finish(&movie).unwrap().into_inner();
 
-    let boxes = parse_boxes(&file);
+    let boxes = boxes(&file).unwrap();
     let (types, tracks) = parse_file(&file);
     assert_eq!(types, ["ftyp", "free", "mdat", "moov"]);
     assert_eq!(boxes[1].size, 8);
     assert_eq!(boxes[2].header_len, 8);
     assert_eq!(
-        written, boxes[3].start as u64,
+        written, boxes[3].start,
         "bytes_written ends where moov starts"
     );
     for (track, parsed) in movie.tracks.iter().zip(&tracks) {
-        assert_eq!(parsed.samples, track.samples);
+        assert_eq!(samples(parsed), track.samples);
     }
     // Samples alternate between tracks, so each is its own chunk until the
     // 20-sample track runs out; the rest of the other track is one chunk.
@@ -420,7 +412,7 @@ fn streaming_mdat_header_patch_switches_to_64_bits() {
     let mut small = Cursor::new(file.clone());
     patch_mdat_header(&mut small, header_pos, 7).unwrap();
     let small = small.into_inner();
-    let boxes = parse_boxes(&small);
+    let boxes = boxes(&small).unwrap();
     assert_eq!(boxes[1].fourcc, *b"free");
     assert_eq!((boxes[2].fourcc, boxes[2].size), (*b"mdat", 15));
     assert_eq!(boxes[2].payload, b"payload");
@@ -526,16 +518,17 @@ fn streaming_beyond_4_gib_uses_co64_and_a_64_bit_mdat_header() {
 
     let moov_start = payload_start + payload_len;
     let moov_bytes = file.read_at(moov_start, (file.len - moov_start) as usize);
-    let moov = parse_single_box(&moov_bytes);
-    assert_eq!(&moov.fourcc, b"moov");
-    assert!(moov.children()[1]
+    let moov = read(&moov_bytes);
+    assert_eq!(&moov.layout.fourcc, b"moov");
+    assert!(moov
+        .trak(0)
         .path("mdia/minf/stbl")
         .find_child(b"co64")
         .is_some());
-    let (_, _, _, tracks) = parse_moov(&moov);
+    let tracks = &moov.movie.tracks;
     let expected = offsets_in_call_order(&movie, &order, payload_start);
     for (parsed, expected) in tracks.iter().zip(&expected) {
-        assert_eq!(&parsed.offsets, expected);
+        assert_eq!(&offsets(parsed), expected);
     }
 }
 
@@ -690,37 +683,25 @@ fn filler_nal(size: u32) -> Vec<u8> {
     bytes
 }
 
-fn ffprobe(path: &Path) -> super::super::testutil::Json {
-    let output = Command::new("ffprobe")
-        // noparse: report the container's keyframe flags (stss) rather than
-        // what the H.264 parser makes of the filler payloads.
-        .args(["-v", "error", "-fflags", "+noparse"])
-        .args(["-show_packets", "-show_streams", "-of", "json"])
-        .arg(path)
-        .output()
-        .unwrap_or_else(|error| {
-            panic!("this test needs ffprobe (Debian package ffmpeg) on PATH: {error}")
-        });
-    assert!(
-        output.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    parse_json(&String::from_utf8(output.stdout).expect("UTF-8 JSON"))
+/// Streams and packets as ffprobe reads them. `noparse`: report the container's keyframe
+/// flags (stss) rather than what the H.264 parser makes of the filler payloads.
+fn ffprobe(path: &Path) -> Probe {
+    Ffprobe::new()
+        .arg("-fflags")
+        .arg("+noparse")
+        .packets()
+        .streams()
+        .run(path)
 }
 
 /// Checks ffprobe's view of one track: codec, size, start and duration, and
 /// each packet's size, timestamps and keyframe flag.
-fn assert_probed_track(probe: &super::super::testutil::Json, index: usize, movie: &Movie) {
+fn assert_probed_track(probe: &Probe, index: usize, movie: &Movie) {
     let track = &movie.tracks[index];
-    let stream = &probe.field("streams").as_array()[index];
-    assert_eq!(stream.field("codec_name").as_str(), "h264");
-    assert_eq!(stream.field("width").as_i64(), 320);
-    assert_eq!(stream.field("height").as_i64(), 240);
-    assert_eq!(
-        stream.field("time_base").as_str(),
-        format!("1/{}", track.timescale)
-    );
+    let stream = &probe.streams[index];
+    assert_eq!(stream.codec_name, "h264");
+    assert_eq!((stream.width, stream.height), (Some(320), Some(240)));
+    assert_eq!(stream.time_base, format!("1/{}", track.timescale));
 
     // With an edit, presentation starts at its media time and lasts its segment.
     let media_start = track.edit.map_or(0, |edit| edit.media_time);
@@ -728,18 +709,17 @@ fn assert_probed_track(probe: &super::super::testutil::Json, index: usize, movie
         Some(edit) => edit.segment_duration as f64 / f64::from(movie.timescale),
         None => track.media_duration() as f64 / f64::from(track.timescale),
     };
-    let duration = stream.field("duration").as_f64();
+    let duration = stream.duration();
     assert!(
         (duration - expected_duration).abs() < 1e-3,
         "duration {duration} != {expected_duration}"
     );
-    assert_eq!(stream.field("start_time").as_f64(), 0.0);
+    assert_eq!(stream.start_time, Some(0.0));
 
     let packets: Vec<_> = probe
-        .field("packets")
-        .as_array()
+        .packets
         .iter()
-        .filter(|p| p.field("stream_index").as_i64() == index as i64)
+        .filter(|p| p.stream_index as usize == index)
         .collect();
     assert_eq!(packets.len(), track.samples.len());
     // FFmpeg moves dts back by the most negative composition offset so that
@@ -753,30 +733,22 @@ fn assert_probed_track(probe: &super::super::testutil::Json, index: usize, movie
         .max(0);
     let mut decode_time = -media_start;
     for (i, (packet, sample)) in packets.iter().zip(&track.samples).enumerate() {
-        assert_eq!(
-            packet.field("size").as_i64(),
-            i64::from(sample.size),
-            "size of {i}"
-        );
-        assert_eq!(
-            packet.field("dts").as_i64(),
-            decode_time - dts_shift,
-            "dts of {i}"
-        );
+        assert_eq!(packet.size, u64::from(sample.size), "size of {i}");
+        assert_eq!(packet.dts, Some(decode_time - dts_shift), "dts of {i}");
         let pts = decode_time + i64::from(sample.composition_offset);
-        assert_eq!(packet.field("pts").as_i64(), pts, "pts of {i}");
+        assert_eq!(packet.pts, Some(pts), "pts of {i}");
         assert_eq!(
-            packet.field("duration").as_i64(),
-            i64::from(sample.duration),
+            packet.duration,
+            Some(i64::from(sample.duration)),
             "duration of {i}"
         );
-        let flags = packet.field("flags").as_str();
+        let flags = &packet.flags;
         assert_eq!(
-            flags.starts_with('K'),
+            packet.keyframe(),
             sample.sync,
             "keyframe flag of {i}: {flags}"
         );
-        assert!(!flags.contains('D'), "packet {i} discarded: {flags}");
+        assert!(!packet.discarded(), "packet {i} discarded: {flags}");
         decode_time += i64::from(sample.duration);
     }
 }
@@ -815,7 +787,7 @@ fn ffprobe_reads_a_faststart_file() {
     drop(file);
 
     let probe = ffprobe(&path.0);
-    assert_eq!(probe.field("streams").as_array().len(), 2);
+    assert_eq!(probe.streams.len(), 2);
     assert_probed_track(&probe, 0, &movie);
     assert_probed_track(&probe, 1, &movie);
 }
@@ -853,7 +825,7 @@ fn ffprobe_reads_a_streamed_file() {
     writer.finish(&movie).unwrap().sync_all().unwrap();
 
     let probe = ffprobe(&path.0);
-    assert_eq!(probe.field("streams").as_array().len(), 1);
+    assert_eq!(probe.streams.len(), 1);
     assert_probed_track(&probe, 0, &movie);
 }
 
@@ -972,26 +944,8 @@ fn write_audio_movie(path: &Path, movie: &Movie, packets: &[Vec<u8>]) {
 }
 
 /// `ffprobe -show_streams -count_packets`: stream parameters and packet counts.
-fn ffprobe_streams(path: &Path) -> Vec<super::super::testutil::Json> {
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-count_packets",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("this test needs ffprobe (Debian package ffmpeg) on PATH");
-    assert!(
-        output.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json = parse_json(&String::from_utf8(output.stdout).expect("UTF-8 JSON"));
-    json.field("streams").as_array().to_vec()
+fn ffprobe_streams(path: &Path) -> Vec<Stream> {
+    Ffprobe::new().streams().count_packets().run(path).streams
 }
 
 /// Decodes the audio track with FFmpeg and returns the number of samples per
@@ -1025,22 +979,22 @@ fn ffmpeg_decoded_audio_samples(path: &Path, channels: usize) -> usize {
 fn assert_probed_audio(
     path: &Path,
     codec_name: &str,
-    channels: i64,
-    sample_rate: i64,
+    channels: u32,
+    sample_rate: u32,
     packets: usize,
 ) {
     let streams = ffprobe_streams(path);
     assert_eq!(streams.len(), 2);
     let video = &streams[0];
-    assert_eq!(video.field("codec_name").as_str(), "h264");
-    assert_eq!(video.field("nb_read_packets").as_i64(), 50);
+    assert_eq!(video.codec_name, "h264");
+    assert_eq!(video.nb_read_packets, Some(50));
     let audio = &streams[1];
-    assert_eq!(audio.field("codec_type").as_str(), "audio");
-    assert_eq!(audio.field("codec_name").as_str(), codec_name);
-    assert_eq!(audio.field("channels").as_i64(), channels);
-    assert_eq!(audio.field("sample_rate").as_i64(), sample_rate);
-    assert_eq!(audio.field("time_base").as_str(), "1/48000");
-    assert_eq!(audio.field("nb_read_packets").as_i64(), packets as i64);
+    assert_eq!(audio.codec_type, "audio");
+    assert_eq!(audio.codec_name, codec_name);
+    assert_eq!(audio.channels, Some(channels));
+    assert_eq!(audio.sample_rate, Some(sample_rate));
+    assert_eq!(audio.time_base, "1/48000");
+    assert_eq!(audio.nb_read_packets, Some(packets as u64));
 }
 
 #[test]

@@ -207,18 +207,17 @@ fn collect(pipeline: &gst::Pipeline, name: &str, each: impl Fn(f64, &[u8]) + Sen
 
 /// (codec_type, codec_name) of every stream, as ffprobe reports them.
 pub fn stream_codecs(path: &Path) -> Vec<(String, String)> {
-    ffprobe_csv(path, &["-show_entries", "stream=codec_type,codec_name"])
-        .iter()
-        .filter_map(|line| line.split_once(','))
-        .map(|(name, kind)| (kind.to_owned(), name.to_owned()))
+    ffprobe::streams(path)
+        .into_iter()
+        .map(|stream| (stream.codec_type, stream.codec_name))
         .collect()
 }
 
 /// Duration in seconds of every stream, as the file's edit lists say (ffprobe).
 pub fn stream_durations(path: &Path) -> Vec<f64> {
-    ffprobe_csv(path, &["-show_entries", "stream=duration"])
+    ffprobe::streams(path)
         .iter()
-        .map(|line| line.trim().parse().unwrap())
+        .map(|s| s.duration())
         .collect()
 }
 

@@ -38,30 +38,39 @@ pub fn ring_of(pipeline: &gst::Pipeline) -> gst::Element {
 /// decoding starts at a keyframe, presentation starts at 0, and every decoded picture equals
 /// the reference's picture at the same place. Returns the clip's index in the reference.
 pub fn check_clip(clip: &Path, reference_hashes: &[String], expected_frames: usize) -> usize {
-    let entries = ffprobe_entries(clip, "stream=nb_read_frames,duration:format=duration");
+    let probe = ffprobe::Ffprobe::new()
+        .streams()
+        .format()
+        .count_frames()
+        .select_streams("v:0")
+        .run(clip);
+    let video = &probe.streams[0];
     assert_eq!(
-        entries["nb_read_frames"],
-        expected_frames.to_string(),
+        video.frames(),
+        expected_frames as u64,
         "{}: presented frames",
         clip.display()
     );
     let seconds = expected_frames as f64 / FPS as f64;
-    let duration: f64 = entries["duration"].parse().unwrap();
-    assert!(
-        (duration - seconds).abs() < 1e-6,
-        "{}: duration {duration}, wanted {seconds}",
-        clip.display()
-    );
+    let format_duration = probe.format.as_ref().and_then(|format| format.duration);
+    for (what, duration) in [("stream", video.duration), ("file", format_duration)] {
+        let duration = duration.unwrap_or(f64::NAN);
+        assert!(
+            (duration - seconds).abs() < 1e-6,
+            "{}: {what} duration {duration}, wanted {seconds}",
+            clip.display()
+        );
+    }
 
-    let packets = ffprobe_packets(clip);
+    let packets = ffprobe::video_packets(clip);
     assert!(
-        packets[0].2,
+        packets[0].keyframe(),
         "{}: the first sample is not a keyframe",
         clip.display()
     );
     let first_shown = packets
         .iter()
-        .map(|p| p.0)
+        .filter_map(|p| p.pts_time)
         .filter(|pts| *pts >= 0.0)
         .fold(f64::MAX, f64::min);
     assert_eq!(

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, Once};
 
 use gst::prelude::*;
 #[allow(unused_imports)] // Each test binary uses its own part of them.
-pub use test_support::{require_tool, ProcessUsage, TestDir};
+pub use test_support::{ffprobe, require_tool, ProcessUsage, TestDir};
 
 pub const SECOND: u64 = 1_000_000_000;
 
@@ -141,79 +141,6 @@ pub fn get_str(structure: &gst::StructureRef, field: &str) -> String {
     structure
         .get::<String>(field)
         .unwrap_or_else(|_| panic!("{field} in {structure}"))
-}
-
-/// `ffprobe` key=value entries of the first video stream (and the format section).
-pub fn ffprobe_entries(path: &Path, entries: &str) -> std::collections::HashMap<String, String> {
-    require_tool("ffprobe");
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            entries,
-        ])
-        .args(["-of", "default=noprint_wrappers=1"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "ffprobe {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-/// The CSV lines ffprobe prints for `args` (e.g. `-show_entries stream=duration`).
-pub fn ffprobe_csv(path: &Path, args: &[&str]) -> Vec<String> {
-    require_tool("ffprobe");
-    let output = Command::new("ffprobe")
-        .args(["-v", "error"])
-        .args(args)
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "ffprobe {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Packets in file order as (pts seconds, dts seconds, keyframe).
-pub fn ffprobe_packets(path: &Path) -> Vec<(f64, f64, bool)> {
-    let args = [
-        "-select_streams",
-        "v:0",
-        "-show_entries",
-        "packet=pts_time,dts_time,flags",
-    ];
-    ffprobe_csv(path, &args)
-        .iter()
-        .map(|line| {
-            let fields: Vec<&str> = line.split(',').collect();
-            (
-                fields[0].parse().unwrap_or(f64::NAN),
-                fields[1].parse().unwrap_or(f64::NAN),
-                fields[2].starts_with('K'),
-            )
-        })
-        .collect()
 }
 
 /// Decodes with FFmpeg and returns the MD5 of each presented frame, in presentation order,
