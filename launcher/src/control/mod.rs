@@ -15,33 +15,24 @@
 //!
 //! This module knows nothing about GStreamer: the server hands each request to a closure.
 
-// The fuzz crate compiles this file for the protocol alone (fuzz/src/lib.rs): cargo-fuzz sets
-// `--cfg fuzzing`, and whatever moves bytes is left out, as that crate does not build
-// `interprocess`. That crate does not declare the cfg either, hence the allow.
-#![allow(unexpected_cfgs)]
-
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[cfg(not(fuzzing))]
 pub mod client;
-#[cfg(not(fuzzing))]
 mod connection;
 #[cfg(any(windows, test))]
 mod pipe_name;
-#[cfg(not(fuzzing))]
 pub mod server;
-#[cfg(all(unix, not(fuzzing)))]
+#[cfg(unix)]
 mod unix;
-#[cfg(all(windows, not(fuzzing)))]
+#[cfg(windows)]
 mod windows;
 
-#[cfg(not(fuzzing))]
 use connection::Connection;
-#[cfg(all(unix, not(fuzzing)))]
+#[cfg(unix)]
 use unix as platform;
-#[cfg(all(windows, not(fuzzing)))]
+#[cfg(windows)]
 use windows as platform;
 
 #[cfg(test)]
@@ -56,7 +47,6 @@ pub const MAX_REQUEST_LINE_BYTES: usize = 64 * 1024;
 /// Unix: `$XDG_RUNTIME_DIR/gst-replay/control.sock`, else `/tmp/gst-replay-<uid>/control.sock`
 /// (an empty or relative `$XDG_RUNTIME_DIR` is ignored, as the XDG base directory
 /// specification asks). Windows: the named pipe `\\.\pipe\gst-replay-<user name>`.
-#[cfg(not(fuzzing))]
 pub fn default_socket_path() -> PathBuf {
     platform::default_socket_path()
 }
@@ -164,7 +154,6 @@ pub enum ControlError {
     },
 }
 
-#[cfg(not(fuzzing))]
 impl ControlError {
     fn io(action: &'static str, path: &std::path::Path, error: io::Error) -> Self {
         ControlError::Io {
