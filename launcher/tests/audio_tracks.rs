@@ -8,39 +8,22 @@ use std::time::Duration;
 
 use common::*;
 
-const START: Duration = Duration::from_secs(60);
 const SAVE: Duration = Duration::from_secs(60);
 /// One AAC frame at 48 kHz: how far an audio track may end from the video.
 const AAC_FRAME_SECONDS: f64 = 1024.0 / 48000.0;
 
-fn start_test_capture(dir: &TestDir, audio_args: &[&str]) -> Running {
-    let mut args = vec![
-        "--source",
-        "test",
-        "--screen-size",
-        "320x240",
-        "--fps",
-        "30",
-        "--duration",
-        "6s",
-        "--hotkey",
-        "none",
-        "--quiet",
-    ];
-    args.extend(audio_args);
-    let out = dir.join("clips");
-    let socket = dir.join("control.sock");
-    args.extend(["--output-dir", out.to_str().unwrap()]);
-    args.extend(["--socket", socket.to_str().unwrap()]);
-    let mut run = Running::start(&args, &[]);
-    run.wait_for_stderr("Pipeline:", START);
-    run
+fn start_test_capture(dir: &TestDir, codec: &str) -> Running {
+    RunCommand::test_pattern(dir)
+        .set("--duration", "6s")
+        .set("--audio", "test")
+        .set("--audio-codec", codec)
+        .start()
 }
 
 #[test]
 fn a_clip_has_an_aac_track_as_long_as_its_video() {
     let dir = TestDir::new("audio-aac");
-    let mut run = start_test_capture(&dir, &["--audio", "test"]);
+    let mut run = start_test_capture(&dir, "aac");
     assert!(
         run.stderr_seen
             .iter()
@@ -77,7 +60,7 @@ fn a_clip_has_an_aac_track_as_long_as_its_video() {
 #[test]
 fn opus_tracks_are_saved_too() {
     let dir = TestDir::new("audio-opus");
-    let mut run = start_test_capture(&dir, &["--audio", "test", "--audio-codec", "opus"]);
+    let mut run = start_test_capture(&dir, "opus");
     std::thread::sleep(Duration::from_secs(4));
     run.signal(libc::SIGUSR1);
     let event = run.next_event(SAVE);

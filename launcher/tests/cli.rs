@@ -221,7 +221,7 @@ fn save_sends_the_clip_range_post_roll_and_clear() {
     use std::sync::{Arc, Mutex};
 
     let dir = TestDir::new("cli-save-request");
-    let socket = dir.control_socket();
+    let socket = control_socket(&dir);
     let received = Arc::new(Mutex::new(Vec::new()));
     let _server = {
         let received = Arc::clone(&received);
@@ -281,7 +281,7 @@ fn save_sends_the_clip_range_post_roll_and_clear() {
 #[test]
 fn save_without_a_running_instance_says_how_to_start_one() {
     let dir = TestDir::new("cli-save-nothing");
-    let output = gst_replay(&["save", "--socket", dir.control_socket().to_str().unwrap()]);
+    let output = gst_replay(&["save", "--socket", control_socket(&dir).to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr_of(&output).contains("gst-replay run"),

@@ -8,40 +8,17 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const START: Duration = Duration::from_secs(60);
 const SAVE: Duration = Duration::from_secs(60);
 const FRAME_SECONDS: f64 = 1.0 / 30.0;
 
-fn start_test_capture(dir: &TestDir, extra: &[&str]) -> Running {
-    let out = dir.join("clips");
-    let socket = dir.join("control.sock");
-    let mut args = vec![
-        "--source",
-        "test",
-        "--screen-size",
-        "320x240",
-        "--fps",
-        "30",
-        "--duration",
-        "10s",
-        "--hotkey",
-        "none",
-        "--quiet",
-        "--output-dir",
-        out.to_str().unwrap(),
-        "--socket",
-        socket.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    let mut run = Running::start(&args, &[]);
-    run.wait_for_stderr("Pipeline:", START);
-    run
+fn start_test_capture(dir: &TestDir) -> RunCommand {
+    RunCommand::test_pattern(dir)
 }
 
 #[test]
 fn post_roll_takes_what_is_captured_after_the_request() {
     let dir = TestDir::new("clip-post-roll");
-    let mut run = start_test_capture(&dir, &[]);
+    let mut run = start_test_capture(&dir).start();
     std::thread::sleep(Duration::from_secs(4));
 
     let asked = Instant::now();
@@ -79,7 +56,7 @@ fn post_roll_takes_what_is_captured_after_the_request() {
 fn cleared_saves_share_no_frame() {
     let dir = TestDir::new("clip-clear");
     let socket = dir.join("control.sock");
-    let mut run = start_test_capture(&dir, &[]);
+    let mut run = start_test_capture(&dir).start();
     std::thread::sleep(Duration::from_secs(8));
 
     let first_asked = Instant::now();
@@ -120,7 +97,7 @@ fn cleared_saves_share_no_frame() {
 fn no_clear_keeps_a_clear_on_save_run_from_clearing_that_save() {
     let dir = TestDir::new("clip-no-clear");
     let socket = dir.join("control.sock");
-    let mut run = start_test_capture(&dir, &["--clear-on-save"]);
+    let mut run = start_test_capture(&dir).flag("--clear-on-save").start();
     std::thread::sleep(Duration::from_secs(8));
 
     let first_asked = Instant::now();
@@ -165,7 +142,10 @@ fn no_clear_keeps_a_clear_on_save_run_from_clearing_that_save() {
 #[test]
 fn the_runs_defaults_apply_to_saves_that_leave_them_out() {
     let dir = TestDir::new("clip-run-defaults");
-    let mut run = start_test_capture(&dir, &["--post-roll", "1s", "--clear-on-save"]);
+    let mut run = start_test_capture(&dir)
+        .set("--post-roll", "1s")
+        .flag("--clear-on-save")
+        .start();
     std::thread::sleep(Duration::from_secs(6));
     run.signal(libc::SIGRTMIN() + 1); // 10 s: what the ring has, then 1 s more.
     let first = run.next_event(SAVE);

@@ -57,7 +57,7 @@ fn run_documented(name: &str, seconds: u64, display: Option<&str>) -> (TestDir, 
         "{name}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let clips = dir.mp4_files("replays");
+    let clips = dir.files_with_extension("replays", "mp4");
     (dir, clips)
 }
 

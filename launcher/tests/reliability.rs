@@ -14,8 +14,6 @@ use common::*;
 use gst::prelude::*;
 use gst_replay::control::{client, Request};
 
-const START: Duration = Duration::from_secs(60);
-
 /// The picture of most tests here: small, so that several runs share two cores.
 const SMALL: Picture = Picture {
     size: "320x240",
@@ -30,30 +28,13 @@ struct Picture {
     ring: &'static str,
 }
 
-/// `gst-replay run` on the test pattern, clips to `clips/`, control socket `control.sock`.
+/// `gst-replay run` on the test pattern of `picture`, clips to `clips/`.
 fn start_test_capture(dir: &TestDir, picture: Picture) -> Running {
-    let out = dir.join("clips");
-    let socket = dir.join("control.sock");
-    let args = [
-        "--source",
-        "test",
-        "--screen-size",
-        picture.size,
-        "--fps",
-        picture.fps,
-        "--duration",
-        picture.ring,
-        "--output-dir",
-        out.to_str().unwrap(),
-        "--socket",
-        socket.to_str().unwrap(),
-        "--hotkey",
-        "none",
-        "--quiet",
-    ];
-    let mut run = Running::start(&args, &[]);
-    run.wait_for_stderr("Pipeline:", START);
-    run
+    RunCommand::test_pattern(dir)
+        .set("--screen-size", picture.size)
+        .set("--fps", picture.fps)
+        .set("--duration", picture.ring)
+        .start()
 }
 
 fn status(socket: &Path) -> serde_json::Value {
@@ -150,7 +131,7 @@ fn a_burst_of_a_hundred_sigusr1_reports_every_save_once() {
         assert_clip_decodes(event);
     }
     assert_eq!(
-        dir.mp4_files("clips").len(),
+        dir.files_with_extension("clips", "mp4").len(),
         events.len() + 1,
         "one file per save"
     );
@@ -225,7 +206,7 @@ fn ctrl_c_right_after_a_save_request_finishes_it_or_leaves_nothing() {
         "ctrl-c after a save request: {} saves reported",
         events.len()
     );
-    let clips = dir.mp4_files("clips");
+    let clips = dir.files_with_extension("clips", "mp4");
     assert_eq!(
         clips.len(),
         events.len(),

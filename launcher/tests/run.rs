@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::session_bus::PrivateBus;
 use common::*;
 
-const START: Duration = Duration::from_secs(60);
 const SAVE: Duration = Duration::from_secs(60);
 
 #[test]
@@ -17,26 +16,10 @@ fn test_pattern_saves_on_signals_and_from_another_shell() {
     let dir = TestDir::new("run-test-source");
     let socket = dir.join("control.sock");
     let out = dir.join("clips");
-    let mut run = Running::start(
-        &[
-            "--source",
-            "test",
-            "--screen-size",
-            "320x240",
-            "--fps",
-            "30",
-            "--duration",
-            "4s",
-            "--output-dir",
-            out.to_str().unwrap(),
-            "--socket",
-            socket.to_str().unwrap(),
-            "--hotkey",
-            "none",
-        ],
-        &[],
-    );
-    run.wait_for_stderr("Pipeline:", START);
+    let mut run = RunCommand::test_pattern(&dir)
+        .set("--duration", "4s")
+        .without("--quiet")
+        .start();
     // Long enough for the 4 s ring to fill and start evicting.
     std::thread::sleep(Duration::from_secs(6));
 
@@ -103,27 +86,9 @@ fn status_reports_the_ring_of_a_running_capture() {
         args.extend(extra);
         gst_replay(&args)
     };
-    let mut run = Running::start(
-        &[
-            "--source",
-            "test",
-            "--screen-size",
-            "320x240",
-            "--fps",
-            "30",
-            "--duration",
-            "10s",
-            "--output-dir",
-            dir.join("clips").to_str().unwrap(),
-            "--socket",
-            socket,
-            "--hotkey",
-            "none",
-            "--quiet",
-        ],
-        &[],
-    );
-    run.wait_for_stderr("Pipeline:", START);
+    let run = RunCommand::test_pattern(&dir)
+        .set("--socket", socket)
+        .start();
     std::thread::sleep(Duration::from_secs(3));
 
     let before = status(&["--json"]);
@@ -183,24 +148,14 @@ fn screen_capture_under_xvfb_saves_on_hotkey_signal_and_command() {
     display.paint_test_bars();
     let dir = TestDir::new("run-x11");
     let socket = dir.join("control.sock");
-    let out = dir.join("clips");
-    let mut run = Running::start(
-        &[
-            "--source",
-            "screen",
-            "--fps",
-            "15",
-            "--duration",
-            "3s",
-            "--output-dir",
-            out.to_str().unwrap(),
-            "--socket",
-            socket.to_str().unwrap(),
-            "--quiet",
-        ],
-        &[("DISPLAY", display.name.as_str())],
-    );
-    run.wait_for_stderr("Pipeline:", START);
+    let mut run = RunCommand::test_pattern(&dir)
+        .set("--source", "screen")
+        .without("--screen-size")
+        .set("--fps", "15")
+        .set("--duration", "3s")
+        .without("--hotkey")
+        .env("DISPLAY", &display.name)
+        .start();
     assert!(
         run.stderr_seen
             .iter()
@@ -268,28 +223,11 @@ fn screen_capture_under_xvfb_saves_on_hotkey_signal_and_command() {
 #[test]
 fn save_on_exit_writes_a_last_clip() {
     let dir = TestDir::new("run-save-on-exit");
-    let out = dir.join("clips");
-    let mut run = Running::start(
-        &[
-            "--source",
-            "test",
-            "--screen-size",
-            "320x240",
-            "--fps",
-            "30",
-            "--duration",
-            "2s",
-            "--save-on-exit",
-            "--output-dir",
-            out.to_str().unwrap(),
-            "--socket",
-            dir.join("s.sock").to_str().unwrap(),
-            "--hotkey",
-            "none",
-        ],
-        &[],
-    );
-    run.wait_for_stderr("Pipeline:", START);
+    let mut run = RunCommand::test_pattern(&dir)
+        .set("--duration", "2s")
+        .flag("--save-on-exit")
+        .without("--quiet")
+        .start();
     std::thread::sleep(Duration::from_secs(3));
     run.signal(libc::SIGINT);
     let event = run.next_event(SAVE);
@@ -300,31 +238,19 @@ fn save_on_exit_writes_a_last_clip() {
     );
     assert_eq!(event["duration"], 2.0);
     assert!(run.child.wait().unwrap().success());
-    assert_eq!(dir.mp4_files("clips").len(), 1);
+    assert_eq!(dir.files_with_extension("clips", "mp4").len(), 1);
 }
 
 #[test]
 fn a_second_instance_on_the_same_socket_is_refused() {
     let dir = TestDir::new("run-second-instance");
-    let socket = dir.join("control.sock");
-    let args = [
-        "--source",
-        "test",
-        "--screen-size",
-        "320x240",
-        "--fps",
-        "15",
-        "--output-dir",
-        dir.path.to_str().unwrap(),
-        "--socket",
-        socket.to_str().unwrap(),
-        "--hotkey",
-        "none",
-    ];
-    let mut first = Running::start(&args, &[]);
-    first.wait_for_stderr("Pipeline:", START);
-    let mut second_args = vec!["run"];
-    second_args.extend(args);
+    let command = RunCommand::test_pattern(&dir)
+        .set("--fps", "15")
+        .without("--quiet");
+    let first = command.start();
+    let mut second_args = vec!["run".to_owned()];
+    second_args.extend(command.args());
+    let second_args: Vec<&str> = second_args.iter().map(String::as_str).collect();
     let second = gst_replay(&second_args);
     assert_eq!(second.status.code(), Some(1));
     let message = String::from_utf8_lossy(&second.stderr);
@@ -410,7 +336,7 @@ fn keys_in_a_terminal_save_and_quit_under_a_live_status_line() {
         shown.starts_with('{'),
         "the JSON line stands alone: {json_line:?}"
     );
-    assert_eq!(dir.mp4_files("").len(), 1);
+    assert_eq!(dir.files_with_extension("", "mp4").len(), 1);
 }
 
 /// A private session bus, and what `dbus-monitor` saw of notification calls on it.
@@ -457,30 +383,18 @@ fn a_saved_clip_is_announced_by_a_desktop_notification_unless_quiet() {
     let bus = SessionBus::start(&dir);
     for quiet in [false, true] {
         let out = dir.join(if quiet { "quiet" } else { "loud" });
-        let mut args = vec![
-            "--source",
-            "test",
-            "--screen-size",
-            "160x120",
-            "--fps",
-            "15",
-            "--duration",
-            "2s",
-            "--output-dir",
-            out.to_str().unwrap(),
-            "--hotkey",
-            "none",
-        ];
         let socket = dir.join(if quiet { "q.sock" } else { "l.sock" });
-        args.extend(["--socket", socket.to_str().unwrap()]);
-        if quiet {
-            args.push("--quiet");
+        let mut command = RunCommand::test_pattern(&dir)
+            .set("--screen-size", "160x120")
+            .set("--fps", "15")
+            .set("--duration", "2s")
+            .set("--output-dir", out.to_str().unwrap())
+            .set("--socket", socket.to_str().unwrap())
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.bus.address);
+        if !quiet {
+            command = command.without("--quiet");
         }
-        let mut run = Running::start(
-            &args,
-            &[("DBUS_SESSION_BUS_ADDRESS", bus.bus.address.as_str())],
-        );
-        run.wait_for_stderr("Pipeline:", START);
+        let mut run = command.start();
         std::thread::sleep(Duration::from_secs(2));
         run.signal(libc::SIGUSR1);
         let event = run.next_event(SAVE);

@@ -12,7 +12,6 @@ use std::time::Duration;
 use common::sound::{Metronome, SoundServer};
 use common::*;
 
-const START: Duration = Duration::from_secs(60);
 const SAVE: Duration = Duration::from_secs(60);
 const SCREEN_SIZE: (u32, u32) = (640, 480);
 const FPS: u32 = 30;
@@ -55,29 +54,16 @@ fn a_hotkey_clip_of_the_screen_and_system_audio_ticks_in_step_with_its_flashes()
         "{default_line}"
     );
 
-    let out = dir.join("clips");
-    let socket = dir.join("control.sock");
-    let mut run = Running::start(
-        &[
-            "--source",
-            "screen",
-            "--audio",
-            "system",
-            "--fps",
-            &FPS.to_string(),
-            "--duration",
-            "10s",
-            "--hotkey",
-            "alt+F10",
-            "--output-dir",
-            out.to_str().unwrap(),
-            "--socket",
-            socket.to_str().unwrap(),
-            "--quiet",
-        ],
-        &env,
-    );
-    run.wait_for_stderr("Pipeline:", START);
+    let mut command = RunCommand::test_pattern(&dir)
+        .set("--source", "screen")
+        .without("--screen-size")
+        .set("--audio", "system")
+        .set("--fps", FPS.to_string())
+        .set("--hotkey", "alt+F10");
+    for (name, value) in &env {
+        command = command.env(name, value);
+    }
+    let mut run = command.start();
     assert!(
         run.stderr_seen.iter().any(|l| l.contains("system audio (")),
         "{:#?}",

@@ -458,5 +458,5 @@ fn a_cancelled_dialog_is_an_error_and_nothing_is_captured() {
         desktop.portal_calls()
     );
     assert!(desktop.portal_call("OpenPipeWireRemote").is_none());
-    assert_eq!(dir.mp4_files("clips").len(), 0);
+    assert_eq!(dir.files_with_extension("clips", "mp4").len(), 0);
 }

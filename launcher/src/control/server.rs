@@ -227,10 +227,11 @@ fn reply_line(reply: &serde_json::Value) -> String {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::control::tests::TestDir;
+    use crate::control::tests::SocketPlace;
     use proptest::prelude::*;
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
+    use test_support::TestDir;
 
     /// A server whose clients get `request_timeout` instead of 5 s, to keep tests fast.
     fn impatient_server(path: &Path, request_timeout: Duration) -> ServerHandle {
@@ -250,14 +251,14 @@ mod tests {
 
     #[test]
     fn default_request_timeout_is_five_seconds() {
-        let dir = TestDir::new("default-timeout");
+        let dir = TestDir::new("server-default-timeout");
         let server = Server::bind(&dir.socket()).unwrap();
         assert_eq!(server.request_timeout, Duration::from_secs(5));
     }
 
     #[test]
     fn a_silent_client_is_dropped() {
-        let dir = TestDir::new("silent");
+        let dir = TestDir::new("server-silent");
         let _server = impatient_server(&dir.socket(), Duration::from_millis(200));
         let started = Instant::now();
 
@@ -275,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_client_trickling_bytes_is_dropped_at_the_deadline() {
-        let dir = TestDir::new("trickle");
+        let dir = TestDir::new("server-trickle");
         let _server = impatient_server(&dir.socket(), Duration::from_millis(300));
         let mut stream = UnixStream::connect(dir.socket()).unwrap();
         let started = Instant::now();
@@ -298,7 +299,7 @@ mod tests {
 
     #[test]
     fn a_request_ended_by_closing_the_write_side_is_answered() {
-        let dir = TestDir::new("half-close");
+        let dir = TestDir::new("server-half-close");
         let _server = impatient_server(&dir.socket(), Duration::from_secs(5));
         let mut stream = UnixStream::connect(dir.socket()).unwrap();
 
@@ -310,7 +311,7 @@ mod tests {
 
     #[test]
     fn connections_over_the_limit_are_refused_with_a_reply() {
-        let dir = TestDir::new("limit");
+        let dir = TestDir::new("server-limit");
         let (release, released) = std::sync::mpsc::channel::<()>();
         let released = std::sync::Mutex::new(released);
         let server = Server::bind(&dir.socket()).unwrap().spawn(move |_| {

@@ -8,56 +8,33 @@ use std::os::unix::fs::PermissionsExt;
 #[cfg(unix)]
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use test_support::TestDir;
 
 use super::server::Server;
 use super::{client, platform, Connection, ControlError, Request, MAX_REQUEST_LINE_BYTES};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A directory of its own under the system temporary directory, removed on drop.
-pub(super) struct TestDir {
-    path: PathBuf,
-    pipe_name: String,
+/// Where a test's server listens: a socket in the test's directory, or on Windows, where
+/// pipes are not files, a pipe named after it.
+pub(super) trait SocketPlace {
+    fn socket(&self) -> PathBuf;
 }
 
-impl TestDir {
-    pub(super) fn new(name: &str) -> TestDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let unique = NEXT.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!(
-            "gst-replay-control-{}-{unique}-{name}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        // Pipes are not files: each test gets a name of its own instead of a directory.
-        let pipe_name = format!(
-            r"\\.\pipe\gst-replay-test-{}-{unique}-{name}",
-            std::process::id()
-        );
-        TestDir { path, pipe_name }
-    }
-
-    /// Where the test's server listens.
-    pub(super) fn socket(&self) -> PathBuf {
+impl SocketPlace for TestDir {
+    fn socket(&self) -> PathBuf {
         if cfg!(windows) {
-            PathBuf::from(&self.pipe_name)
+            let name = self.path.file_name().unwrap().to_string_lossy();
+            PathBuf::from(format!(r"\\.\pipe\gst-replay-test-{name}"))
         } else {
-            self.path.join("control.sock")
+            self.join("control.sock")
         }
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
     }
 }
 
@@ -105,7 +82,7 @@ fn recording_server(path: &Path) -> (super::server::ServerHandle, Arc<Mutex<Vec<
 
 #[test]
 fn client_and_server_exchange_requests_and_replies() {
-    let dir = TestDir::new("exchange");
+    let dir = TestDir::new("control-exchange");
     let (_server, seen) = recording_server(&dir.socket());
 
     let first = client::send(&dir.socket(), &save(Some(30_000_000_000)), TIMEOUT).unwrap();
@@ -121,7 +98,7 @@ fn client_and_server_exchange_requests_and_replies() {
 
 #[test]
 fn bare_save_line_on_the_wire_gets_defaults() {
-    let dir = TestDir::new("bare-save");
+    let dir = TestDir::new("control-bare-save");
     let (_server, seen) = recording_server(&dir.socket());
 
     let answer = exchange_raw(&dir.socket(), b"{\"command\":\"save\"}\n");
@@ -132,7 +109,7 @@ fn bare_save_line_on_the_wire_gets_defaults() {
 
 #[test]
 fn a_slow_request_does_not_block_another_connection() {
-    let dir = TestDir::new("concurrent");
+    let dir = TestDir::new("control-concurrent");
     let (save_started, save_started_seen) = mpsc::channel::<()>();
     let (release_save, save_released) = mpsc::channel::<()>();
     let save_released = Mutex::new(save_released);
@@ -163,7 +140,7 @@ fn a_slow_request_does_not_block_another_connection() {
 
 #[test]
 fn second_bind_on_a_live_socket_fails_and_leaves_the_first_serving() {
-    let dir = TestDir::new("already-running");
+    let dir = TestDir::new("control-already-running");
     let (_server, _) = recording_server(&dir.socket());
 
     let error = Server::bind(&dir.socket()).err().unwrap();
@@ -182,7 +159,7 @@ fn second_bind_on_a_live_socket_fails_and_leaves_the_first_serving() {
 #[cfg(unix)]
 #[test]
 fn stale_socket_file_is_replaced() {
-    let dir = TestDir::new("stale");
+    let dir = TestDir::new("control-stale");
     // A listener dropped without removing its file, as a crashed server leaves it.
     drop(UnixListener::bind(dir.socket()).unwrap());
     assert!(dir.socket().exists());
@@ -200,7 +177,7 @@ fn stale_socket_file_is_replaced() {
 #[cfg(unix)]
 #[test]
 fn a_file_that_is_not_a_socket_is_left_alone() {
-    let dir = TestDir::new("not-a-socket");
+    let dir = TestDir::new("control-not-a-socket");
     fs::write(dir.socket(), "precious").unwrap();
 
     let error = Server::bind(&dir.socket()).err().unwrap();
@@ -211,7 +188,7 @@ fn a_file_that_is_not_a_socket_is_left_alone() {
 
 #[test]
 fn send_to_a_missing_socket_says_nothing_is_running() {
-    let dir = TestDir::new("missing");
+    let dir = TestDir::new("control-missing");
 
     let error = client::send(&dir.socket(), &Request::Status, TIMEOUT).unwrap_err();
 
@@ -227,7 +204,7 @@ fn send_to_a_missing_socket_says_nothing_is_running() {
 
 #[test]
 fn malformed_json_gets_an_error_reply_and_the_connection_closes() {
-    let dir = TestDir::new("malformed");
+    let dir = TestDir::new("control-malformed");
     let (_server, seen) = recording_server(&dir.socket());
 
     for line in [
@@ -264,7 +241,7 @@ fn save_with_line_length(length: usize) -> Request {
 
 #[test]
 fn request_lines_over_64_kib_are_refused() {
-    let dir = TestDir::new("oversized");
+    let dir = TestDir::new("control-oversized");
     let (_server, seen) = recording_server(&dir.socket());
 
     let at_limit = save_with_line_length(MAX_REQUEST_LINE_BYTES);
@@ -285,7 +262,7 @@ fn request_lines_over_64_kib_are_refused() {
 
 #[test]
 fn dropping_the_handle_removes_the_socket_promptly() {
-    let dir = TestDir::new("drop");
+    let dir = TestDir::new("control-drop");
     let (server, _) = recording_server(&dir.socket());
     client::send(&dir.socket(), &Request::Status, TIMEOUT).unwrap();
 
@@ -302,7 +279,7 @@ fn dropping_the_handle_removes_the_socket_promptly() {
 #[cfg(unix)]
 #[test]
 fn dropping_the_handle_keeps_a_socket_another_server_created() {
-    let dir = TestDir::new("replaced");
+    let dir = TestDir::new("control-replaced");
     let (first, _) = recording_server(&dir.socket());
     fs::remove_file(dir.socket()).unwrap();
     let (_second, seen_by_second) = recording_server(&dir.socket());
@@ -317,7 +294,7 @@ fn dropping_the_handle_keeps_a_socket_another_server_created() {
 #[cfg(unix)]
 #[test]
 fn dropping_an_unspawned_server_removes_the_socket() {
-    let dir = TestDir::new("unspawned");
+    let dir = TestDir::new("control-unspawned");
     let server = Server::bind(&dir.socket()).unwrap();
     assert!(dir.socket().exists());
 
@@ -329,7 +306,7 @@ fn dropping_an_unspawned_server_removes_the_socket() {
 #[cfg(unix)]
 #[test]
 fn socket_directory_is_0700_and_socket_is_0600() {
-    let dir = TestDir::new("permissions");
+    let dir = TestDir::new("control-permissions");
     let socket = dir.path.join("created/by/bind/control.sock");
 
     let (_server, _) = recording_server(&socket);
@@ -341,7 +318,7 @@ fn socket_directory_is_0700_and_socket_is_0600() {
 
 #[test]
 fn client_gives_up_after_its_timeout() {
-    let dir = TestDir::new("timeout");
+    let dir = TestDir::new("control-timeout");
     let (release, released) = mpsc::channel::<()>();
     let released = Mutex::new(released);
     let server = Server::bind(&dir.socket()).unwrap().spawn(move |_| {
@@ -365,7 +342,7 @@ fn client_gives_up_after_its_timeout() {
 
 #[test]
 fn a_panicking_handler_gets_an_error_reply() {
-    let dir = TestDir::new("panic");
+    let dir = TestDir::new("control-panic");
     let _server = Server::bind(&dir.socket())
         .unwrap()
         .spawn(|_| panic!("handler failure provoked by a test"));
@@ -378,7 +355,7 @@ fn a_panicking_handler_gets_an_error_reply() {
 #[cfg(unix)]
 #[test]
 fn a_reply_that_is_not_json_is_reported() {
-    let dir = TestDir::new("bad-reply");
+    let dir = TestDir::new("control-bad-reply");
     let listener = UnixListener::bind(dir.socket()).unwrap();
     let fake_server = thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
@@ -399,7 +376,7 @@ fn a_reply_that_is_not_json_is_reported() {
 #[cfg(unix)]
 #[test]
 fn a_server_that_closes_without_answering_is_reported() {
-    let dir = TestDir::new("no-reply");
+    let dir = TestDir::new("control-no-reply");
     let listener = UnixListener::bind(dir.socket()).unwrap();
     let fake_server = thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();

@@ -1,8 +1,12 @@
 //! Helpers for the launcher's end-to-end tests: the real binary, a virtual X server, decoding.
 #![allow(dead_code)]
 
+pub mod run_command;
 pub mod session_bus;
 pub mod sound;
+
+#[allow(unused_imports)] // Each test binary uses its own part of them.
+pub use run_command::{RunCommand, START};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -11,55 +15,18 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)] // Each test binary uses its own part of them.
-pub use test_support::{ffprobe, require_tool};
+pub use test_support::{ffprobe, require_tool, TestDir};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_gst-replay");
 
-/// A fresh directory, removed when the test passes.
-pub struct TestDir {
-    pub path: PathBuf,
-}
-
-impl TestDir {
-    pub fn new(name: &str) -> TestDir {
-        let path = std::env::temp_dir()
-            .join("gst-replay-launcher-tests")
-            .join(format!("{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TestDir { path }
-    }
-
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    /// A control socket of the test's own: a file in its directory, or on Windows, where pipes
-    /// are not files, a pipe named after it.
-    pub fn control_socket(&self) -> PathBuf {
-        if cfg!(windows) {
-            let name = self.path.file_name().unwrap().to_string_lossy();
-            PathBuf::from(format!(r"\\.\pipe\gst-replay-test-{name}"))
-        } else {
-            self.join("control.sock")
-        }
-    }
-
-    pub fn mp4_files(&self, sub: &str) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(self.path.join(sub))
-            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|e| e == "mp4"));
-        files.sort();
-        files
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
+/// A control socket of the test's own: a file in its directory, or on Windows, where pipes
+/// are not files, a pipe named after it.
+pub fn control_socket(dir: &TestDir) -> PathBuf {
+    if cfg!(windows) {
+        let name = dir.path.file_name().unwrap().to_string_lossy();
+        PathBuf::from(format!(r"\\.\pipe\gst-replay-test-{name}"))
+    } else {
+        dir.join("control.sock")
     }
 }
 
