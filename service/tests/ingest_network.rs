@@ -76,7 +76,10 @@ fn srt_caller_retries_until_the_server_listens() {
     assert_eq!(last.frames, 150, "{last:?}");
     clips::check_exact(&last.location, 150, "h264", "avc1", Some(clips::AAC_PACKET));
     let status = session.status();
-    assert!(status.reconnects >= 1 && status.error.is_none(), "{status:?}");
+    assert!(
+        status.reconnects >= 1 && status.error.is_none(),
+        "{status:?}"
+    );
     session.assert_no_backward_jump();
     assert_eq!(session.ingest.stop().state, SessionState::Stopped);
     eprintln!("srt caller test: {:.1} s", started.elapsed().as_secs_f64());

@@ -97,7 +97,12 @@ impl Session {
     pub fn save(&self, request: ClipRequest) -> SavedClip {
         let location = request.location.clone();
         match wait_for_outcome(self.ingest.save(request)) {
-            ClipEvent::Saved(saved) => saved,
+            ClipEvent::Saved(saved) => {
+                if let Some(sha256) = &saved.sha256 {
+                    assert_eq!(sha256, &sha256sum(&saved.location), "{saved:?}");
+                }
+                saved
+            }
             other => panic!(
                 "save to {} did not succeed: {other:?}; status {:#?}",
                 location.display(),
@@ -143,6 +148,21 @@ impl Session {
             status.warnings
         );
     }
+}
+
+/// The file's SHA-256 as `sha256sum` computes it.
+pub fn sha256sum(path: &Path) -> String {
+    require_tool("sha256sum");
+    let output = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The one outcome of a save (after an optional `Writing`).

@@ -10,13 +10,25 @@
 //! └── replayring (kept for the whole session)
 //! ```
 //!
-//! - [`source`]: URI → source kind, the elements it needs, source and demuxer settings.
-//! - [`generation`]: one connection's bin, its start and teardown.
-//! - [`pads`]: which stream goes to which ring pad, and the probe that keeps the timeline
+//! States: `starting` until the first keyframe reaches the ring, then `buffering`. A
+//! network source that drops (EOS, an error, [`STALL_TIMEOUT`] without video, timestamps
+//! that jump inside one connection) is `reconnecting`: its generation is torn down and a
+//! new one built after a backoff (0.5 s doubling to 10 s, reset after a stable minute),
+//! into the same ring. A file's end is `ended`. What can never work (no H.264/H.265 video,
+//! a listener port that cannot be bound, a file that cannot be read) is `failed`.
+//!
+//! One forward timeline: each generation's streams get one pad offset, chosen at its first
+//! buffer, that lands it on the pipeline clock's running time (never before what earlier
+//! generations delivered). A clip across a reconnect shows the downtime as a gap, and the
+//! ring never sees time go back.
+//!
+//! - `source.rs`: URI → source kind, the elements it needs, source and demuxer settings.
+//! - `generation.rs`: one connection's bin, its start and teardown.
+//! - `pads.rs`: which stream goes to which ring pad, and the probe that keeps the timeline
 //!   forward (see [`timeline`]).
 //! - [`reconnect`]: the backoff and what a drop means (pure logic).
-//! - [`controller`]: the session's thread and state machine; [`bus`] feeds it.
-//! - [`saves`]: clip requests and their outcomes; [`status`]: reading the ring's stats.
+//! - `controller.rs`: the session's thread and state machine; `bus.rs` feeds it.
+//! - `saves.rs`: clip requests and their outcomes; `status.rs`: reading the ring's stats.
 
 mod bus;
 mod controller;
@@ -111,6 +123,14 @@ impl Ingest {
             .property("max-bytes", spec.max_bytes)
             .build()
             .map_err(gst_error)?;
+        // Rings that can hash their clips (the `sha256` property) report each file's SHA-256
+        // in replay-saved; older ones save without it.
+        if ring
+            .find_property("sha256")
+            .is_some_and(|p| p.value_type() == bool::static_type())
+        {
+            ring.set_property("sha256", true);
+        }
         pipeline.add(&ring).map_err(gst_error)?;
         let (events, receiver) = mpsc::channel();
         bus::install(&pipeline, &ring, events.clone());
