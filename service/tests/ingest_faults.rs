@@ -15,11 +15,14 @@ fn whole_ring(dir: &TestDir, name: &str) -> ClipRequest {
     clip_request(dir, name, None, 0.0)
 }
 
-/// Kills the feeder, waits for `reconnecting` and a rebuilt source, starts a new feeder
+/// Kills the feeder, waits for `reconnecting`, saves the last 3 s (of `codec`: name and
+/// sample entry) while it is down, waits for a rebuilt source, starts a new feeder
 /// (again, while the rebuilt listener is not up yet) until the session buffers again.
 /// Returns the new feeder and how long the source was down, from the kill to the restart.
 fn kill_and_restart(
     session: &Session,
+    dir: &TestDir,
+    codec: (&str, &str),
     feeder: &mut ChildProcess,
     start_feeder: impl Fn() -> ChildProcess,
 ) -> (ChildProcess, Duration) {
@@ -38,6 +41,10 @@ fn kill_and_restart(
         dropped.buffered_seconds >= before.buffered_seconds,
         "the ring keeps what it had: {before:?} -> {dropped:?}"
     );
+    // Saves still work while the source is down: the ring keeps what it had.
+    let during = session.save(ClipRequest::last(3.0, dir.join("during.mp4")));
+    assert_eq!(during.frames, 3 * FPS, "{during:?}");
+    clips::check_exact(&during.location, 3 * FPS, codec.0, codec.1, None);
     session.wait_until("the source rebuilt", Duration::from_secs(10), |s| {
         s.reconnects >= 1
     });
@@ -117,7 +124,9 @@ fn a_killed_srt_feeder_reconnects_with_a_forward_timeline() {
     session.wait_for_state(SessionState::Buffering, Duration::from_secs(15));
     session.wait_for_buffered(6.0, Duration::from_secs(15));
     let (_feeder, downtime) =
-        kill_and_restart(&session, &mut feeder, || feeders::srt_push(&source, port));
+        kill_and_restart(&session, &dir, ("h264", "avc1"), &mut feeder, || {
+            feeders::srt_push(&source, port)
+        });
     std::thread::sleep(Duration::from_secs(5));
     check_reconnect(&session, &dir, downtime, true);
     assert_eq!(session.ingest.stop().state, SessionState::Stopped);
@@ -137,9 +146,10 @@ fn a_silent_udp_source_reconnects_with_a_forward_timeline() {
     let mut feeder = feeders::udp_push_h265(&source, port);
     session.wait_for_state(SessionState::Buffering, Duration::from_secs(15));
     session.wait_for_buffered(6.0, Duration::from_secs(15));
-    let (_feeder, downtime) = kill_and_restart(&session, &mut feeder, || {
-        feeders::udp_push_h265(&source, port)
-    });
+    let (_feeder, downtime) =
+        kill_and_restart(&session, &dir, ("hevc", "hvc1"), &mut feeder, || {
+            feeders::udp_push_h265(&source, port)
+        });
     std::thread::sleep(Duration::from_secs(5));
     check_reconnect(&session, &dir, downtime, false);
     assert_eq!(session.ingest.stop().state, SessionState::Stopped);
