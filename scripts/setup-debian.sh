@@ -20,9 +20,10 @@ runtime_packages=(
 # `--audio system` a sound server whose output it records. Wayland capture is tested without
 # a compositor: a private PipeWire daemon (pipewire, pw-dump and pw-link from pipewire-bin)
 # carries the screen, and a fake desktop portal in Python (python3-dbus, python3-gi) hands it
-# out.
+# out. The service's ingest tests pull RTSP from a test server written with gst-rtsp-server's
+# GI bindings (gir1.2-gst-rtsp-server-1.0, run by Debian's /usr/bin/python3 with python3-gi).
 test_packages=(ffmpeg meson ninja-build chromium python3 python3-websocket xvfb xdotool gstreamer1.0-x dbus-daemon dbus-bin
-  pulseaudio pulseaudio-utils pipewire pipewire-bin python3-dbus python3-gi)
+  pulseaudio pulseaudio-utils pipewire pipewire-bin python3-dbus python3-gi gir1.2-gst-rtsp-server-1.0)
 # gstreamer-rs 0.25 needs a recent Rust; Debian 12's rustc is too old.
 minimum_rust="1.92"
 

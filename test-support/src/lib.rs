@@ -6,10 +6,12 @@
 pub mod ffprobe;
 pub mod mp4;
 
+mod child;
 mod dir;
 mod process;
 mod tools;
 
+pub use child::ChildProcess;
 pub use dir::TestDir;
 pub use process::ProcessUsage;
 pub use tools::require_tool;

@@ -1,0 +1,208 @@
+//! Saved clips checked by decoding them with FFmpeg.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use super::{require_tool, FPS};
+
+fn ffprobe(path: &Path, args: &[&str]) -> String {
+    require_tool("ffprobe");
+    let output = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// key=value entries of the first video stream, frames counted by decoding.
+pub fn video_stream(path: &Path) -> HashMap<String, String> {
+    ffprobe(
+        path,
+        &[
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,codec_tag_string,nb_read_frames",
+            "-of",
+            "default=noprint_wrappers=1",
+        ],
+    )
+    .lines()
+    .filter_map(|line| line.split_once('='))
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Codec names of every stream, in order.
+pub fn codecs(path: &Path) -> Vec<String> {
+    ffprobe(
+        path,
+        &["-show_entries", "stream=codec_name", "-of", "csv=p=0"],
+    )
+    .lines()
+    .map(|line| line.trim().to_owned())
+    .filter(|line| !line.is_empty())
+    .collect()
+}
+
+/// Video packets in file (decode) order: (pts seconds, keyframe).
+pub fn video_packets(path: &Path) -> Vec<(f64, bool)> {
+    ffprobe(
+        path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "csv=p=0",
+        ],
+    )
+    .lines()
+    .filter(|line| !line.trim().is_empty())
+    .map(|line| {
+        let (pts, flags) = line.split_once(',').unwrap_or((line, ""));
+        (pts.parse().unwrap_or(f64::NAN), flags.starts_with('K'))
+    })
+    .collect()
+}
+
+/// Presentation times of the decoded (shown) video frames, in order.
+pub fn frame_times(path: &Path) -> Vec<f64> {
+    ffprobe(
+        path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=best_effort_timestamp_time",
+            "-of",
+            "csv=p=0",
+        ],
+    )
+    .lines()
+    .filter_map(|line| line.trim().trim_end_matches(',').parse().ok())
+    .collect()
+}
+
+/// Seconds of sound the first audio track decodes to (48 kHz mono samples counted), and
+/// FFmpeg's complaints while decoding.
+pub fn decoded_audio_seconds(path: &Path) -> (f64, String) {
+    require_tool("ffmpeg");
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "ffmpeg could not decode the audio of {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        output.stdout.len() as f64 / 2.0 / 48_000.0,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Decodes every video frame and returns FFmpeg's complaints (empty for a clean decode).
+pub fn video_decode_errors(path: &Path) -> String {
+    require_tool("ffmpeg");
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// One AAC packet at 48 kHz.
+pub const AAC_PACKET: f64 = 1024.0 / 48_000.0;
+
+/// One Opus packet as FFmpeg encodes it.
+pub const OPUS_PACKET: f64 = 0.020;
+
+/// The checks every exact clip gets: `frames` frames of `codec` (sample entry `tag`),
+/// decoded without errors, stored from a keyframe; with `audio` (a tolerance: one packet), a
+/// sound track as long as the picture within it.
+pub fn check_exact(path: &Path, frames: u64, codec: &str, tag: &str, audio: Option<f64>) {
+    check_exact_at(path, frames, FPS, codec, tag, audio)
+}
+
+/// [`check_exact`] for a stream of `fps` frames per second.
+pub fn check_exact_at(
+    path: &Path,
+    frames: u64,
+    fps: u64,
+    codec: &str,
+    tag: &str,
+    audio: Option<f64>,
+) {
+    let stream = video_stream(path);
+    let what = path.display();
+    assert_eq!(stream["codec_name"], codec, "{what}: codec");
+    assert_eq!(stream["codec_tag_string"], tag, "{what}: sample entry");
+    assert_eq!(
+        stream["nb_read_frames"],
+        frames.to_string(),
+        "{what}: frames shown"
+    );
+    let packets = video_packets(path);
+    assert!(
+        packets[0].1,
+        "{what}: the first stored frame is not a keyframe"
+    );
+    assert_eq!(video_decode_errors(path), "", "{what}: video decode errors");
+    if let Some(tolerance) = audio {
+        let (seconds, errors) = decoded_audio_seconds(path);
+        assert_eq!(errors, "", "{what}: audio decode errors");
+        let video_seconds = frames as f64 / fps as f64;
+        assert!(
+            (seconds - video_seconds).abs() <= tolerance + 1e-6,
+            "{what}: {seconds:.4} s of sound beside {video_seconds:.4} s of picture"
+        );
+    }
+}
+
+/// A clip across a reconnect: decodes cleanly, its frames are shown in order, and exactly
+/// one step between them is longer than half a second: the downtime. Returns (frames before
+/// the gap, frames after it, the gap in seconds).
+pub fn check_one_gap(path: &Path) -> (usize, usize, f64) {
+    let what = path.display();
+    assert_eq!(video_decode_errors(path), "", "{what}: video decode errors");
+    assert!(
+        video_packets(path)[0].1,
+        "{what}: the first stored frame is not a keyframe"
+    );
+    let times = frame_times(path);
+    assert!(times.len() > 2, "{what}: {} frames", times.len());
+    let steps: Vec<f64> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    assert!(
+        steps.iter().all(|&step| step > 0.0),
+        "{what}: frames out of order or repeated: {times:?}"
+    );
+    let gaps: Vec<usize> = (0..steps.len()).filter(|&i| steps[i] > 0.5).collect();
+    assert_eq!(gaps.len(), 1, "{what}: gaps at {gaps:?} in {times:?}");
+    let at = gaps[0];
+    (at + 1, times.len() - at - 1, steps[at])
+}
