@@ -221,7 +221,6 @@ impl Sessions {
                     error: Some(format!("stopping the pipeline failed: {join}")),
                     ..session_status_stopped()
                 });
-                (self.observer)(id, &status);
                 SessionDocument::new(&session.id, &session.config, &session.started_at, status)
             }
             None => SessionDocument::new(
