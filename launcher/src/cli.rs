@@ -46,6 +46,7 @@ pub enum Command {
     Doctor,
     /// Run the replay service: a replay ring per session fed by network streams, saves on
     /// REST calls (docs/service.md)
+    #[cfg(unix)]
     Serve(gst_replay_service::ServeArgs),
 }
 

@@ -6,9 +6,9 @@ mod common;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::media::{Audio, Video};
 use common::*;
 use gst_replay_service::sessions::ingest::{ClipRequest, SessionState, STALL_TIMEOUT};
+use test_support::media::{Audio, Video};
 
 /// The whole ring.
 fn whole_ring(dir: &TestDir, name: &str) -> ClipRequest {

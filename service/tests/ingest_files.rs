@@ -6,11 +6,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::media::{Audio, Video};
 use common::*;
 use gst_replay_service::sessions::ingest::{
     ClipRequest, Ingest, IngestError, SessionSpec, SessionState,
 };
+use test_support::media::{Audio, Video};
 
 /// One file to play: its name (the extension picks the container), frame rate and audio.
 struct FileCase {

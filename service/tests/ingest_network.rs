@@ -6,9 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::media::{Audio, Video};
 use common::*;
 use gst_replay_service::sessions::ingest::{ClipEvent, ClipRequest, SessionState};
+use test_support::media::{Audio, Video};
 
 /// H.264 + AAC in MPEG-TS over SRT, from FFmpeg as an SRT caller to a listener session: the
 /// last 10 s and the range from 30 s ago to 20 s ago are 300 frames each, with their sound.

@@ -6,9 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::media::{Audio, Video};
 use common::*;
 use gst_replay_service::sessions::ingest::SessionState;
+use test_support::media::{Audio, Video};
 use test_support::ProcessUsage;
 
 #[test]

@@ -17,7 +17,17 @@ pub struct Probe {
     pub streams: Vec<Stream>,
     #[serde(default)]
     pub packets: Vec<Packet>,
+    #[serde(default)]
+    pub frames: Vec<Frame>,
     pub format: Option<Format>,
+}
+
+/// One decoded frame (`-show_entries frame=...`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Frame {
+    /// Seconds: the frame's presentation time as FFmpeg shows it.
+    #[serde(default, deserialize_with = "number")]
+    pub best_effort_timestamp_time: Option<f64>,
 }
 
 /// One stream (`-show_streams`). ffprobe leaves out what does not apply (a width for audio,
@@ -253,6 +263,20 @@ pub fn video_packets(path: &Path) -> Vec<Packet> {
         .select_streams("v:0")
         .run(path)
         .packets
+}
+
+/// Presentation times, in seconds, of the first video stream's decoded frames in the order
+/// they are shown.
+pub fn frame_times(path: &Path) -> Vec<f64> {
+    Ffprobe::new()
+        .select_streams("v:0")
+        .arg("-show_entries")
+        .arg("frame=best_effort_timestamp_time")
+        .run(path)
+        .frames
+        .iter()
+        .filter_map(|frame| frame.best_effort_timestamp_time)
+        .collect()
 }
 
 /// The container's duration in seconds.

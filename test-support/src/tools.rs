@@ -14,3 +14,20 @@ pub fn require_tool(name: &str) {
         "{name} is not installed; run the README's test command, which installs it"
     );
 }
+
+/// The file's SHA-256 as `sha256sum` computes it: a tool of its own, not the project's code.
+pub fn sha256sum(path: &std::path::Path) -> String {
+    require_tool("sha256sum");
+    let output = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(
+        output.status.success(),
+        "sha256sum {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server and client on a socket in a private temporary directory,
 //! or on a named pipe of their own on Windows. Those about socket files run on Unix only.
 
+#[cfg(unix)]
 use std::fs;
 use std::io::{Read, Write};
 #[cfg(unix)]

@@ -6,21 +6,7 @@ use common::clips::*;
 use common::*;
 use gst::prelude::*;
 use std::path::Path;
-
-/// `sha256sum`'s hash of a file: a tool of its own, not the plugin's code.
-fn sha256sum(path: &Path) -> String {
-    require_tool("sha256sum");
-    let output = std::process::Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
-}
+use test_support::sha256sum;
 
 #[test]
 fn a_hashed_save_reports_the_sha256_of_its_file_and_announces_its_writing() {

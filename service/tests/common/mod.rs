@@ -2,22 +2,18 @@
 //! with FFmpeg once per test, and clips checked by decoding them with FFmpeg.
 #![allow(dead_code)] // Each test binary uses its own part of them.
 
-pub mod clips;
-pub mod feeders;
-pub mod media;
-
-use std::net::UdpSocket;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst_replay_service::sessions::ingest::{
     ClipEvent, ClipRequest, Ingest, SavedClip, SessionSpec, SessionState, SessionStatus,
 };
-pub use test_support::{require_tool, ChildProcess, TestDir};
-
-/// The frame rate of every test stream.
-pub const FPS: u64 = 30;
+#[allow(unused_imports)] // Each test binary uses its own part of them.
+pub use test_support::feeders::{self, file_uri, free_tcp_port, free_udp_port};
+#[allow(unused_imports)]
+pub use test_support::media::{self, FPS};
+#[allow(unused_imports)]
+pub use test_support::{clips, require_tool, sha256sum, ChildProcess, TestDir};
 
 /// A session and the states its `on_change` reported, in order.
 pub struct Session {
@@ -150,21 +146,6 @@ impl Session {
     }
 }
 
-/// The file's SHA-256 as `sha256sum` computes it.
-pub fn sha256sum(path: &Path) -> String {
-    require_tool("sha256sum");
-    let output = std::process::Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// The one outcome of a save (after an optional `Writing`).
 pub fn wait_for_outcome(mut events: tokio::sync::mpsc::UnboundedReceiver<ClipEvent>) -> ClipEvent {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -189,28 +170,6 @@ pub fn wait_for_outcome(mut events: tokio::sync::mpsc::UnboundedReceiver<ClipEve
             }
         }
     }
-}
-
-/// A UDP port nobody uses now (SRT and UDP sessions listen on it).
-pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A TCP port nobody uses now (the RTSP server listens on it).
-pub fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub fn file_uri(path: &Path) -> String {
-    format!("file://{}", path.display())
 }
 
 pub fn clip_request(dir: &TestDir, name: &str, from: Option<f64>, to: f64) -> ClipRequest {

@@ -1,98 +1,26 @@
-//! Saved clips checked by decoding them with FFmpeg.
+//! Saved clips checked by decoding them with FFmpeg: exact frame counts, keyframe starts,
+//! clean decodes, sound as long as the picture, and gaps where a source dropped.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use super::{require_tool, FPS};
-
-fn ffprobe(path: &Path, args: &[&str]) -> String {
-    require_tool("ffprobe");
-    let output = Command::new("ffprobe")
-        .args(["-v", "error"])
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "ffprobe {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// key=value entries of the first video stream, frames counted by decoding.
-pub fn video_stream(path: &Path) -> HashMap<String, String> {
-    ffprobe(
-        path,
-        &[
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=codec_name,codec_tag_string,nb_read_frames",
-            "-of",
-            "default=noprint_wrappers=1",
-        ],
-    )
-    .lines()
-    .filter_map(|line| line.split_once('='))
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
+use crate::media::FPS;
+use crate::{ffprobe, require_tool};
 
 /// Codec names of every stream, in order.
 pub fn codecs(path: &Path) -> Vec<String> {
-    ffprobe(
-        path,
-        &["-show_entries", "stream=codec_name", "-of", "csv=p=0"],
-    )
-    .lines()
-    .map(|line| line.trim().to_owned())
-    .filter(|line| !line.is_empty())
-    .collect()
+    ffprobe::streams(path)
+        .into_iter()
+        .map(|stream| stream.codec_name)
+        .collect()
 }
 
 /// Video packets in file (decode) order: (pts seconds, keyframe).
 pub fn video_packets(path: &Path) -> Vec<(f64, bool)> {
-    ffprobe(
-        path,
-        &[
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time,flags",
-            "-of",
-            "csv=p=0",
-        ],
-    )
-    .lines()
-    .filter(|line| !line.trim().is_empty())
-    .map(|line| {
-        let (pts, flags) = line.split_once(',').unwrap_or((line, ""));
-        (pts.parse().unwrap_or(f64::NAN), flags.starts_with('K'))
-    })
-    .collect()
-}
-
-/// Presentation times of the decoded (shown) video frames, in order.
-pub fn frame_times(path: &Path) -> Vec<f64> {
-    ffprobe(
-        path,
-        &[
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=best_effort_timestamp_time",
-            "-of",
-            "csv=p=0",
-        ],
-    )
-    .lines()
-    .filter_map(|line| line.trim().trim_end_matches(',').parse().ok())
-    .collect()
+    ffprobe::video_packets(path)
+        .iter()
+        .map(|packet| (packet.pts_seconds(), packet.keyframe()))
+        .collect()
 }
 
 /// Seconds of sound the first audio track decodes to (48 kHz mono samples counted), and
@@ -158,15 +86,11 @@ pub fn check_exact_at(
     tag: &str,
     audio: Option<f64>,
 ) {
-    let stream = video_stream(path);
+    let stream = ffprobe::video_stream(path);
     let what = path.display();
-    assert_eq!(stream["codec_name"], codec, "{what}: codec");
-    assert_eq!(stream["codec_tag_string"], tag, "{what}: sample entry");
-    assert_eq!(
-        stream["nb_read_frames"],
-        frames.to_string(),
-        "{what}: frames shown"
-    );
+    assert_eq!(stream.codec_name, codec, "{what}: codec");
+    assert_eq!(stream.codec_tag_string, tag, "{what}: sample entry");
+    assert_eq!(stream.nb_read_frames, Some(frames), "{what}: frames shown");
     let packets = video_packets(path);
     assert!(
         packets[0].1,
@@ -194,7 +118,7 @@ pub fn check_one_gap(path: &Path) -> (usize, usize, f64) {
         video_packets(path)[0].1,
         "{what}: the first stored frame is not a keyframe"
     );
-    let times = frame_times(path);
+    let times = ffprobe::frame_times(path);
     assert!(times.len() > 2, "{what}: {} frames", times.len());
     let steps: Vec<f64> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
     assert!(

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{require_tool, ChildProcess};
+use crate::{require_tool, ChildProcess};
 
 /// FFmpeg pushing `file` (MPEG-TS) in real time, unchanged (`-c copy`), as an SRT caller.
 pub fn srt_push(file: &Path, port: u16) -> ChildProcess {
@@ -38,7 +38,7 @@ pub fn srt_serve(file: &Path, port: u16) -> ChildProcess {
 /// rtsp://127.0.0.1:PORT/test; returns once it listens.
 pub fn rtsp_server(file: &Path, port: u16, audio: bool) -> ChildProcess {
     require_tool("/usr/bin/python3");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/rtsp_server.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("helpers/rtsp_server.py");
     let mut command = Command::new("/usr/bin/python3");
     command.arg(script).arg(port.to_string()).arg(file);
     if !audio {
@@ -90,4 +90,26 @@ pub fn http_server(dir: &Path, port: u16) -> ChildProcess {
         server.output()
     );
     server
+}
+
+/// A UDP port nobody uses now (SRT and UDP sessions listen on it).
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A TCP port nobody uses now (an RTSP or HTTP server listens on it).
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn file_uri(path: &Path) -> String {
+    format!("file://{}", path.display())
 }

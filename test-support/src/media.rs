@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{require_tool, TestDir, FPS};
+use crate::{require_tool, TestDir};
+
+/// The frame rate of the test media unless told otherwise.
+pub const FPS: u64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Video {
