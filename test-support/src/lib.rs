@@ -8,7 +8,10 @@
 pub mod clips;
 pub mod feeders;
 pub mod ffprobe;
+pub mod http;
 pub mod media;
+#[cfg(target_os = "linux")]
+pub mod mounts;
 pub mod mp4;
 
 mod child;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::clips::*;
 use common::hold::*;
-use common::mounts::*;
 use common::*;
 use gst::prelude::*;
+use test_support::mounts::*;
 
 /// A non-live ring of 320x240 noise (noise compresses badly: files are large), with its
 /// stream held still at `hold_at` so that saves see a ring that does not change.

@@ -5,7 +5,6 @@
 pub mod av;
 pub mod clips;
 pub mod hold;
-pub mod mounts;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
