@@ -97,6 +97,8 @@ pub struct Service {
     pub app: Arc<App>,
     listener: std::net::TcpListener,
     url: String,
+    /// Jobs an earlier run left unfinished, failed at start: reported once listening.
+    interrupted: Vec<crate::ids::Id>,
     stop_events: watch::Sender<bool>,
     dispatcher: tokio::task::JoinHandle<()>,
     forgetting: tokio::task::JoinHandle<()>,
@@ -118,12 +120,7 @@ impl Service {
         }
 
         let store = Arc::new(Store::open(&config.data_dir.join("replay.db"))?);
-        for replay_id in store.fail_unfinished()? {
-            log::event(serde_json::json!({
-                "event": "replay-failed", "replayId": replay_id,
-                "error": "the service stopped while the save ran",
-            }));
-        }
+        let interrupted = store.fail_unfinished()?;
         store.forget_keys_before(
             now_millis().saturating_sub(idempotency::RETENTION.as_millis() as u64),
         )?;
@@ -181,6 +178,7 @@ impl Service {
             app,
             listener,
             url,
+            interrupted,
             stop_events,
             dispatcher,
             forgetting,
@@ -201,6 +199,13 @@ impl Service {
         let listener =
             tokio::net::TcpListener::from_std(self.listener).map_err(ServeError::Server)?;
         log::event(serde_json::json!({"event": "listening", "url": self.url}));
+        for replay_id in &self.interrupted {
+            let job = self.app.store.job(replay_id).ok().flatten();
+            log::event(serde_json::json!({
+                "event": "replay-failed", "replayId": replay_id,
+                "error": job.and_then(|job| job.error),
+            }));
+        }
         let router = crate::api::router(Arc::clone(&self.app));
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)

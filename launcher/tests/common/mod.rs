@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod run_command;
+#[cfg(unix)]
+pub mod service;
 pub mod session_bus;
 pub mod sound;
 
