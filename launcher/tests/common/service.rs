@@ -189,11 +189,14 @@ pub fn hmac_sha256(key: &str, body: &[u8]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// What a webhook receiver kept: (X-Replay-Signature, body) of each post.
+type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A webhook receiver: an HTTP server on a free port that answers 200 to every POST (or 503
 /// while `refusing`) and keeps what arrived.
 pub struct WebhookReceiver {
     pub url: String,
-    received: std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>,
+    received: Posts,
     pub refusing: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -201,10 +204,10 @@ impl WebhookReceiver {
     pub fn start() -> WebhookReceiver {
         use std::io::{BufRead, BufReader, Read, Write};
         use std::sync::atomic::{AtomicBool, Ordering};
-        use std::sync::{Arc, Mutex};
+        use std::sync::Arc;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+        let received: Posts = Arc::default();
         let refusing = Arc::new(AtomicBool::new(false));
         let (kept, refuse) = (Arc::clone(&received), Arc::clone(&refusing));
         std::thread::spawn(move || {
