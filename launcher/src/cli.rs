@@ -46,7 +46,7 @@ pub enum Command {
     Doctor,
     /// Run the replay service: a replay ring per session fed by network streams, saves on
     /// REST calls (docs/service.md)
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "service"))]
     Serve(gst_replay_service::ServeArgs),
 }
 

@@ -21,7 +21,7 @@ fn init_gstreamer() -> anyhow::Result<()> {
 fn dispatch(command: cli::Command) -> anyhow::Result<()> {
     match command {
         cli::Command::Run(args) => run::run(args),
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "service"))]
         cli::Command::Save(args) if args.service.is_some() => commands::save_service::run(&args),
         cli::Command::Save(args) => commands::save::run(&args),
         cli::Command::Status(args) => commands::status::run(&args),
@@ -29,7 +29,7 @@ fn dispatch(command: cli::Command) -> anyhow::Result<()> {
         cli::Command::FfmpegArgs(args) => commands::print::ffmpeg_args(&args),
         cli::Command::Presets(args) => commands::presets::run(&args),
         cli::Command::Doctor => commands::doctor::run(),
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "service"))]
         cli::Command::Serve(args) => commands::serve::run(&args),
     }
 }

@@ -1,7 +1,7 @@
 //! `gst-replay serve` end to end: the service as its own process, fed by independent ones
 //! (FFmpeg over SRT, gst-rtsp-server, gst-launch-1.0 over UDP), asked over HTTP; clips
 //! checked by decoding them, served back byte for byte, announced once each.
-#![cfg(unix)]
+#![cfg(all(unix, feature = "service"))]
 
 mod common;
 

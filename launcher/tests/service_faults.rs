@@ -1,7 +1,7 @@
 //! `gst-replay serve` when things go wrong: a source that drops, the service killed in the
 //! middle of a save, a full disk, a storm of saves with repeated keys, full queues and
 //! limits, and a SIGTERM with saves in flight. Nothing accepted is lost or written twice.
-#![cfg(unix)]
+#![cfg(all(unix, feature = "service"))]
 
 mod common;
 

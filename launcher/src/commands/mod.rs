@@ -2,8 +2,8 @@ pub mod doctor;
 pub mod presets;
 pub mod print;
 pub mod save;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "service"))]
 pub mod save_service;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "service"))]
 pub mod serve;
 pub mod status;
