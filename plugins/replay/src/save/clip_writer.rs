@@ -18,7 +18,8 @@ use crate::stream_format::StreamFormat;
 use crate::time::Nanos;
 use crate::timing::TickClock;
 
-type Mapped = gst::MappedBuffer<gst::buffer::Readable>;
+/// A frame or packet of the clip, mapped for reading for as long as the clip is borrowed.
+type Mapped<'a> = gst::BufferMap<'a, gst::buffer::Readable>;
 
 /// What the file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,19 +55,19 @@ pub enum ClipError {
 }
 
 /// A clip as an MP4 file: the header this module built, then slices of the ring's buffers.
-pub struct ClipFile {
+pub struct ClipFile<'a> {
     /// `ftyp`, `moov` and the `mdat` header.
     header: Vec<u8>,
     /// Every frame and packet of the clip, mapped for reading: video first, then each audio
     /// track's packets.
-    buffers: Vec<Mapped>,
+    buffers: Vec<Mapped<'a>>,
     /// The sample bytes in file order: (index in `buffers`, byte range).
     pieces: Vec<(usize, Range<usize>)>,
     pub summary: ClipSummary,
 }
 
-impl ClipFile {
-    pub fn plan(clip: &Clip<gst::Buffer, StreamFormat, AudioFormat>) -> Result<Self, ClipError> {
+impl<'a> ClipFile<'a> {
+    pub fn plan(clip: &'a Clip<gst::Buffer, StreamFormat, AudioFormat>) -> Result<Self, ClipError> {
         let format = &*clip.format;
         let video = plan_video(&clip.frames, format)?;
         let timings: Vec<SampleTiming> = clip
@@ -139,8 +140,8 @@ impl ClipFile {
 }
 
 /// The video frames mapped for reading, with the byte ranges each MP4 sample is made of.
-struct PlannedVideo {
-    buffers: Vec<Mapped>,
+struct PlannedVideo<'a> {
+    buffers: Vec<Mapped<'a>>,
     /// Every sample's ranges, one after the other.
     ranges: Vec<Range<usize>>,
     /// Which of `ranges` belong to each sample.
@@ -148,10 +149,10 @@ struct PlannedVideo {
     sizes: Vec<u32>,
 }
 
-fn plan_video(
-    frames: &[Frame<gst::Buffer>],
+fn plan_video<'a>(
+    frames: &'a [Frame<gst::Buffer>],
     format: &StreamFormat,
-) -> Result<PlannedVideo, ClipError> {
+) -> Result<PlannedVideo<'a>, ClipError> {
     let strip = format.strips_parameter_sets();
     let mut planned = PlannedVideo {
         buffers: Vec::with_capacity(frames.len()),
@@ -162,8 +163,7 @@ fn plan_video(
     for (index, frame) in frames.iter().enumerate() {
         let data = frame
             .payload
-            .clone()
-            .into_mapped_buffer_readable()
+            .map_readable()
             .map_err(|_| ClipError::Unmappable { index })?;
         let first = planned.ranges.len();
         let size = codec::sample_ranges(
@@ -182,11 +182,11 @@ fn plan_video(
 }
 
 /// An audio track of the clip: packets written as they are, timed on the video's clock.
-fn audio_track(
-    clip: &AudioClip<gst::Buffer, AudioFormat>,
+fn audio_track<'a>(
+    clip: &'a AudioClip<gst::Buffer, AudioFormat>,
     movie_clock: &TickClock,
     movie_start: Nanos,
-) -> Result<(Vec<Mapped>, mp4::Track), ClipError> {
+) -> Result<(Vec<Mapped<'a>>, mp4::Track), ClipError> {
     let invalid = |reason: String| ClipError::Audio {
         track: clip.track,
         reason,
@@ -194,7 +194,7 @@ fn audio_track(
     let packets = clip
         .packets
         .iter()
-        .map(|packet| packet.payload.clone().into_mapped_buffer_readable())
+        .map(|packet| packet.payload.map_readable())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| invalid("a packet is not mappable".into()))?;
     let timings: Vec<SampleTiming> = clip
