@@ -24,6 +24,17 @@ h264 h264_2M_20s 20 2
 h264 h264_8M_20s 20 8
 h264 h264_50M_20s 20 50
 
+# The replay service's load (benches/service.py): 1080p30 H.264 at 8 Mbit/s with AAC, in
+# MPEG-TS, what an OBS or encoder box sends over SRT.
+if [ ! -s "$OUT/h264_8M_1080p30_60s.ts" ]; then
+    echo "generating $OUT/h264_8M_1080p30_60s.ts (1080p30 H.264 8 Mbps + AAC, 60 s)" >&2
+    ffmpeg -y -loglevel error -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=12:allf=t+u" \
+        -f lavfi -i "sine=frequency=440:sample_rate=48000" -t 60 \
+        -c:v libx264 -preset ultrafast -g 60 -keyint_min 60 -sc_threshold 0 -bf 0 -pix_fmt yuv420p \
+        -b:v 8M -maxrate 8M -bufsize 16M -c:a aac -b:a 128k -f mpegts "$OUT/h264_8M_1080p30_60s.tmp.ts"
+    mv "$OUT/h264_8M_1080p30_60s.tmp.ts" "$OUT/h264_8M_1080p30_60s.ts"
+fi
+
 # HEVC: 120 s of its own at 720p60 (x265 ultrafast makes ~17 fps of it on 2 cores, ~8 min once;
 # 1080p would take ~30 min), 15 Mbps so the file is about as large as the H.264 one.
 if [ ! -s "$OUT/hevc_15M_120s.h265" ]; then

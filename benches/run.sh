@@ -10,7 +10,7 @@
 # same process or the same run, writes the raw results to target/bench-results/results.jsonl,
 # then benches/report.py prints the table and writes docs/benchmarks.md and docs/benchmarks/*.png.
 # Needs: ffmpeg (libx264, libx265), GStreamer 1.22 with x264/x265 and good plugins, valgrind,
-# python3-matplotlib (apt-get install ffmpeg valgrind python3-matplotlib).
+# python3-matplotlib, wrk (apt-get install ffmpeg valgrind python3-matplotlib wrk).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,9 +29,11 @@ OUT=$RES/results.jsonl
 if [ $QUICK = 1 ]; then
     RUNS=3; SIZES="15 600"; RATES="2 50"; STEADY_RUNS=5; FILL_RUNS=3; MEM_RUNS=2
     STALL_RUNS=2; MANY_RINGS=10; MANY_LIVE=5; MANY_RUNS=1; CG_FRAMES=1500
+    SERVICE_SESSIONS=5; SERVICE_SAVES=10
 else
     RUNS=5; SIZES="15 30 60 300 600"; RATES="2 8 50"; STEADY_RUNS=9; FILL_RUNS=5; MEM_RUNS=3
     STALL_RUNS=3; MANY_RINGS=50; MANY_LIVE=20; MANY_RUNS=3; CG_FRAMES=3000
+    SERVICE_SESSIONS=20; SERVICE_SAVES=40
 fi
 
 benches/gen-input.sh
@@ -120,6 +122,11 @@ for i in $(seq $MANY_RUNS); do
     "$BIN" many --input $IN/h264_8M_20s.h264 --sink replayring --rings $MANY_RINGS \
         --ring-seconds 120 --live-seconds $MANY_LIVE >>"$OUT"
 done
+
+step "6. the replay service: $SERVICE_SESSIONS SRT sessions of 1080p30 at 8 Mbps, against FFmpeg and splitmuxsink"
+cargo build --release -p gst-replay >/dev/null 2>&1 || { echo "build failed: cargo build --release -p gst-replay" >&2; exit 1; }
+BENCH_DISK="$DISK" /usr/bin/python3 benches/service.py --bin "$CARGO_TARGET_DIR/release/gst-replay" \
+    --input $IN/h264_8M_1080p30_60s.ts --sessions $SERVICE_SESSIONS --saves $SERVICE_SAVES >>"$OUT"
 
 rm -rf "$TMPFS" "$DISK"
 /usr/bin/python3 benches/report.py "$OUT"
