@@ -67,6 +67,9 @@ fn check_ready_clip(
 fn an_srt_push_is_saved_exactly_served_by_range_and_announced_once() {
     let dir = TestDir::new("service-srt");
     let hook = WebhookReceiver::start();
+    // The receiver is down at first: the first event is retried until it takes it.
+    hook.refusing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let service = ServiceProcess::in_dir(&dir, Some(TOKEN), &["--webhook", &hook.url]);
     let source = media::encode(&dir, "source.ts", 45, Video::H264, Audio::Aac);
     let port = free_udp_port();
@@ -89,6 +92,10 @@ fn an_srt_push_is_saved_exactly_served_by_range_and_announced_once() {
     assert_eq!(codecs, ["h264", "aac"], "{buffering}");
 
     let last = service.save_and_wait("last-10s", save_body("match-7", Some(10.0), None));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(hook.received().is_empty(), "refused posts are not counted");
+    hook.refusing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     let range = service.save_and_wait("30-to-20", save_body("match-7", Some(30.0), Some(20.0)));
     for status in [&last, &range] {
         check_ready_clip(&service, status, 10 * FPS, ("h264", "avc1"), true);
@@ -211,7 +218,18 @@ fn gst_replay_save_asks_a_service_and_waits_for_the_clip() {
     let dir = TestDir::new("service-save-command");
     let service = ServiceProcess::in_dir(&dir, Some(TOKEN), &[]);
     let source = media::encode(&dir, "source.mp4", 20, Video::H264, Audio::Aac);
-    service.start_session("file", json!({"source": feeders::file_uri(&source)}));
+    let settings = json!({"source": feeders::file_uri(&source), "maxDurationSeconds": 20});
+    service.start_session("file", settings.clone());
+    // The same request again is the same session; another one under its id is refused.
+    let again = service.post("/api/replay/v1/session/file/start-buffer", settings);
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["sessionId"], "file");
+    let other = service.post(
+        "/api/replay/v1/session/file/start-buffer",
+        json!({"source": feeders::file_uri(&source), "maxDurationSeconds": 30}),
+    );
+    assert_eq!(other.status, 409, "{}", other.text());
+    assert_eq!(other.json()["session"]["maxDurationSeconds"], 20.0);
     service.wait_for_buffered("file", 4.0, Duration::from_secs(30));
     let output = std::process::Command::new(BINARY)
         .args([

@@ -144,6 +144,29 @@ fn a_full_disk_fails_the_save_and_keeps_the_ring_for_the_next() {
 }
 
 #[test]
+fn health_says_when_the_storage_takes_no_files() {
+    if !may_mount_or_rerun("health_says_when_the_storage_takes_no_files") {
+        return;
+    }
+    let dir = TestDir::new("service-health");
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("replays")).unwrap();
+    let service = ServiceProcess::start(&data, None, &[]);
+    let healthy = service.get("/health");
+    assert_eq!(healthy.status, 200, "{}", healthy.text());
+    assert_eq!(healthy.json()["storage"], "writable");
+    let _read_only = Mount::tmpfs(&data.join("replays"), "64k", true).unwrap();
+    let sick = service.get("/health");
+    assert_eq!(sick.status, 503, "{}", sick.text());
+    let body = sick.json();
+    assert_eq!(body["status"], "unavailable");
+    assert!(
+        body["storage"].as_str().unwrap().contains("Read-only"),
+        "{body}"
+    );
+}
+
+#[test]
 fn two_hundred_saves_at_once_with_fifty_keys_sent_twice_make_one_hundred_fifty_clips() {
     let dir = TestDir::new("service-storm");
     let source = media::encode(&dir, "source.mp4", 40, Video::H264, Audio::Aac);

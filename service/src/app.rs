@@ -235,7 +235,9 @@ fn public_url(address: SocketAddr) -> String {
 }
 
 async fn forget_old_keys(app: Arc<App>) {
-    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    // Start-up forgot the old keys already: the first round is an hour from now.
+    let hour = std::time::Duration::from_secs(3600);
+    let mut hourly = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
     loop {
         hourly.tick().await;
         let store = Arc::clone(&app.store);

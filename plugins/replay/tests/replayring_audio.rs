@@ -308,3 +308,57 @@ fn audio_pads_are_requested_and_released_by_name() {
         "audio_5"
     );
 }
+
+#[test]
+fn a_save_that_does_not_wait_for_audio_ends_where_every_track_is_complete() {
+    for element in ["x264enc", "avenc_aac"] {
+        require_element(element);
+    }
+    let dir = TestDir::new("audio-no-wait");
+    // The sound reaches the ring 0.6 s after the picture, as an MPEG-TS feed's often does.
+    let pipeline = parse(&format!(
+        "{video} ! x264enc key-int-max=30 speed-preset=ultrafast tune=zerolatency ! h264parse \
+         ! replayring name=ring \
+         {audio} ! queue min-threshold-time=600000000 max-size-time=0 max-size-buffers=0 \
+         max-size-bytes=0 ! audioconvert ! avenc_aac ! aacparse ! ring.audio_0",
+        video = flashing_video(8, true),
+        audio = ticking_audio(8, true),
+    ));
+    let ring = pipeline.by_name("ring").unwrap();
+    let (waiting, eager) = (dir.join_str("waiting.mp4"), dir.join_str("eager.mp4"));
+    at_running_time(&ring, gst::ClockTime::from_seconds(5), move |ring| {
+        for (location, wait) in [(waiting, true), (eager, false)] {
+            let request = gst::Structure::builder("replay-request")
+                .field("start-ago", 3 * SECOND)
+                .field("wait-for-audio", wait)
+                .field("location", location)
+                .build();
+            ring.emit_by_name::<String>("save-clip", &[&request]);
+        }
+    });
+    let messages = run_to_eos(&pipeline);
+    let saved = replay_messages(&messages, "replay-saved");
+    assert_eq!(saved.len(), 2, "{messages:?}");
+    let of = |name: &str| {
+        *saved
+            .iter()
+            .find(|m| get_str(m, "location").ends_with(name))
+            .unwrap()
+    };
+    let (waiting, eager) = (of("waiting.mp4"), of("eager.mp4"));
+    // The waiting save held on until the sound caught up; the eager one did not.
+    let lag = (get_u64(waiting, "latency") as f64 - get_u64(eager, "latency") as f64) / 1e9;
+    assert!(lag > 0.3, "waited {lag:.3} s longer for the sound");
+    // Its "now" is where the sound had got to: its clip sits earlier in the capture.
+    let earlier =
+        (get_u64(waiting, "running-time") as f64 - get_u64(eager, "running-time") as f64) / 1e9;
+    assert!((0.4..0.9).contains(&earlier), "{earlier:.3} s earlier");
+    for clip in [waiting, eager] {
+        assert_eq!(get_u64(clip, "frames"), 90, "{clip}");
+        let durations = stream_durations(std::path::Path::new(&get_str(clip, "location")));
+        assert!(
+            (durations[0] - durations[1]).abs() <= AAC_PACKET + 1e-3,
+            "sound as long as the picture: {durations:?}"
+        );
+    }
+}

@@ -244,7 +244,7 @@ async fn saves_need_a_key_and_a_session_and_a_key_answers_as_it_did() {
         bytes: None,
         sha256: None,
         error: None,
-        created_at: 1,
+        created_at: crate::jobs::now_millis(),
         ready_at: None,
         spec: SaveSpec::new(id("s1"), Some(30.0), None, None, None).unwrap(),
     };

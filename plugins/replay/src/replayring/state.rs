@@ -204,9 +204,16 @@ impl State {
         requested_at: Instant,
     ) -> Result<StartedSave, String> {
         let snapshot = self.recording.snapshot();
-        let now = snapshot
+        let video_end = snapshot
             .complete_end()
             .ok_or_else(|| SelectError::NoKeyframe.to_string())?;
+        let now = if request.wait_for_audio {
+            video_end
+        } else {
+            self.live_audio_ends()
+                .flatten()
+                .fold(video_end, |now, audio_end| now.min(audio_end))
+        };
         let window = request.window(now, settings.limits().max_duration, self.cleared_until)?;
         if request.clear {
             self.cleared_until = Some(self.cleared_until.unwrap_or(Nanos::MIN).max(window.end));
@@ -264,6 +271,19 @@ impl State {
         self.video.eos && self.audio.values().all(|pad| pad.eos)
     }
 
+    /// Where each audio track that is still delivering has got to (None before its first
+    /// packet): a save's window must be reached by all of them.
+    fn live_audio_ends(&self) -> impl Iterator<Item = Option<Nanos>> + '_ {
+        self.audio
+            .iter()
+            .filter(|(_, pad)| !pad.eos && pad.format.is_some())
+            .map(|(number, _)| {
+                self.recording
+                    .audio_track(*number)
+                    .and_then(|track| track.newest_end())
+            })
+    }
+
     /// Takes the post-roll saves that are complete (all of them with `force`), releasing
     /// what clear-on-save ones saved.
     pub(super) fn take_completed_saves(
@@ -276,16 +296,7 @@ impl State {
             return Vec::new();
         }
         let newest_dts = self.newest_video_dts.unwrap_or(Nanos::MIN);
-        let live_audio_ends: Vec<Option<Nanos>> = self
-            .audio
-            .iter()
-            .filter(|(_, pad)| !pad.eos && pad.format.is_some())
-            .map(|(number, _)| {
-                self.recording
-                    .audio_track(*number)
-                    .and_then(|track| track.newest_end())
-            })
-            .collect();
+        let live_audio_ends: Vec<Option<Nanos>> = self.live_audio_ends().collect();
         let (complete, waiting): (Vec<PendingSave>, Vec<PendingSave>) =
             std::mem::take(&mut self.pending)
                 .into_iter()

@@ -18,6 +18,10 @@ pub struct SaveRequest {
     pub clear: bool,
     /// None: the `location` template.
     pub location: Option<String>,
+    /// Whether "now" is the newest complete video frame, the save then waiting for audio
+    /// that trails it; false: "now" is the newest instant every track has reached, so the
+    /// save never waits for audio.
+    pub wait_for_audio: bool,
 }
 
 /// The element's settings a request defaults to.
@@ -47,6 +51,7 @@ impl SaveRequest {
             post_roll: defaults.post_roll,
             clear: defaults.clear,
             location: location.filter(|location| !location.is_empty()),
+            wait_for_audio: true,
         }
     }
 
@@ -62,10 +67,19 @@ impl SaveRequest {
             ));
         }
         for field in structure.fields() {
-            if !["start-ago", "end-ago", "post-roll", "clear", "location"].contains(&field.as_str())
+            if ![
+                "start-ago",
+                "end-ago",
+                "post-roll",
+                "clear",
+                "location",
+                "wait-for-audio",
+            ]
+            .contains(&field.as_str())
             {
                 return Err(format!(
-                    "{REQUEST_STRUCTURE} has no field {field} (start-ago, end-ago, post-roll, clear, location)"
+                    "{REQUEST_STRUCTURE} has no field {field} (start-ago, end-ago, post-roll, clear, \
+                     location, wait-for-audio)"
                 ));
             }
         }
@@ -84,6 +98,12 @@ impl SaveRequest {
                 .get::<bool>()
                 .map_err(|_| "clear must be a gboolean".to_owned())?,
         };
+        let wait_for_audio = match structure.value("wait-for-audio") {
+            Err(_) => true,
+            Ok(value) => value
+                .get::<bool>()
+                .map_err(|_| "wait-for-audio must be a gboolean".to_owned())?,
+        };
         let location = match structure.value("location") {
             Err(_) => None,
             Ok(value) => value
@@ -96,6 +116,7 @@ impl SaveRequest {
             post_roll: nanos("post-roll", defaults.post_roll)?,
             clear,
             location: location.filter(|location| !location.is_empty()),
+            wait_for_audio,
         })
     }
 
@@ -201,8 +222,23 @@ mod tests {
                 post_roll: secs(5),
                 clear: true,
                 location: Some("/tmp/clip.mp4".into()),
+                wait_for_audio: true,
             }
         );
+        let eager = gst::Structure::builder(REQUEST_STRUCTURE)
+            .field("wait-for-audio", false)
+            .build();
+        assert!(
+            !SaveRequest::from_structure(&eager, defaults)
+                .unwrap()
+                .wait_for_audio
+        );
+        let not_a_boolean = gst::Structure::builder(REQUEST_STRUCTURE)
+            .field("wait-for-audio", "no")
+            .build();
+        assert!(SaveRequest::from_structure(&not_a_boolean, defaults)
+            .unwrap_err()
+            .contains("wait-for-audio must be a gboolean"));
         let typo = gst::Structure::builder(REQUEST_STRUCTURE)
             .field("postroll", 1u64)
             .build();

@@ -34,6 +34,9 @@ pub fn request_structure(request: &ClipRequest) -> Result<gst::Structure, String
         .field("end-ago", end_ago)
         .field("post-roll", post_roll)
         .field("clear", request.clear)
+        // "Now" is where every track has got to: a network feed's sound often trails its
+        // picture by a few hundred milliseconds, and a save need not wait for it.
+        .field("wait-for-audio", false)
         .field("location", location);
     if let Some(from) = request.from_seconds {
         let start_ago = nanoseconds("from_seconds", from)?;
@@ -143,6 +146,7 @@ mod tests {
         assert_eq!(s.get::<u64>("end-ago").unwrap(), 20_000_000_000);
         assert_eq!(s.get::<u64>("post-roll").unwrap(), 2_500_000_000);
         assert!(s.get::<bool>("clear").unwrap());
+        assert!(!s.get::<bool>("wait-for-audio").unwrap());
         assert_eq!(s.get::<&str>("location").unwrap(), "/tmp/clip.mp4");
         // The whole ring: no start-ago, so the ring takes max-duration.
         let whole = request_structure(&request(None, 0.0)).unwrap();
