@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use test_support::clips::{self, AAC_PACKET};
 use test_support::feeders::{self, free_tcp_port, free_udp_port};
 use test_support::media::{self, Audio, Video, FPS};
-use test_support::sha256sum;
+use test_support::{run_ok, sha256sum};
 
 const TOKEN: &str = "test-token-5f3a";
 
@@ -231,23 +231,18 @@ fn gst_replay_save_asks_a_service_and_waits_for_the_clip() {
     assert_eq!(other.status, 409, "{}", other.text());
     assert_eq!(other.json()["session"]["maxDurationSeconds"], 20.0);
     service.wait_for_buffered("file", 4.0, Duration::from_secs(30));
-    let output = std::process::Command::new(BINARY)
-        .args([
-            "save",
-            "--service",
-            &service.url,
-            "--session",
-            "file",
-            "--last",
-            "3s",
-        ])
-        .env("GST_REPLAY_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = run_ok(
+        std::process::Command::new(BINARY)
+            .args([
+                "save",
+                "--service",
+                &service.url,
+                "--session",
+                "file",
+                "--last",
+                "3s",
+            ])
+            .env("GST_REPLAY_TOKEN", TOKEN),
     );
     let status: Value = serde_json::from_slice(&output.stdout).unwrap();
     check_ready_clip(&service, &status, 3 * FPS, ("h264", "avc1"), true);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::media::FPS;
-use crate::{ffprobe, require_tool};
+use crate::{ffprobe, require_tool, run_ok};
 
 /// Codec names of every stream, in order.
 pub fn codecs(path: &Path) -> Vec<String> {
@@ -27,19 +27,13 @@ pub fn video_packets(path: &Path) -> Vec<(f64, bool)> {
 /// FFmpeg's complaints while decoding.
 pub fn decoded_audio_seconds(path: &Path) -> (f64, String) {
     require_tool("ffmpeg");
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "ffmpeg could not decode the audio of {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
+    let output = run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(path)
+            .args([
+                "-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-",
+            ]),
     );
     (
         output.stdout.len() as f64 / 2.0 / 48_000.0,
@@ -50,16 +44,11 @@ pub fn decoded_audio_seconds(path: &Path) -> (f64, String) {
 /// Decodes every video frame and returns FFmpeg's complaints (empty for a clean decode).
 pub fn video_decode_errors(path: &Path) -> String {
     require_tool("ffmpeg");
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-map", "0:v:0", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(path)
+            .args(["-map", "0:v:0", "-f", "null", "-"]),
     );
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

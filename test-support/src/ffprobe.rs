@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::require_tool;
+use crate::{require_tool, run_ok};
 
 /// What one ffprobe run printed: each section is empty unless the run asked for it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -213,20 +213,12 @@ impl Ffprobe {
 
     pub fn run(&self, path: &Path) -> Probe {
         require_tool("ffprobe");
-        let output = Command::new("ffprobe")
-            .args(["-v", "error"])
-            .args(&self.args)
-            .args(["-of", "json"])
-            .arg(path)
-            .output()
-            .unwrap_or_else(|err| panic!("ffprobe {}: {err}", path.display()));
-        assert!(
-            output.status.success(),
-            "ffprobe {} {} failed ({}): {}",
-            self.args.join(" "),
-            path.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
+        let output = run_ok(
+            Command::new("ffprobe")
+                .args(["-v", "error"])
+                .args(&self.args)
+                .args(["-of", "json"])
+                .arg(path),
         );
         serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
             panic!(

@@ -22,4 +22,4 @@ mod tools;
 pub use child::ChildProcess;
 pub use dir::TestDir;
 pub use process::ProcessUsage;
-pub use tools::{require_tool, sha256sum};
+pub use tools::{require_tool, run_ok, sha256sum};

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{require_tool, TestDir};
+use crate::{require_tool, run_ok, TestDir};
 
 /// The frame rate of the test media unless told otherwise.
 pub const FPS: u64 = 30;
@@ -79,30 +79,19 @@ pub fn encode_at(
         Audio::None => &mut command,
     };
     command.arg(&path);
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "ffmpeg could not make {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_ok(&mut command);
     path
 }
 
 /// `path` without its audio, as MP4 (for a server that sends video only).
 pub fn video_only(dir: &TestDir, path: &Path, name: &str) -> PathBuf {
     let out = dir.join(name);
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(path)
-        .args(["-an", "-c", "copy"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(path)
+            .args(["-an", "-c", "copy"])
+            .arg(&out),
     );
     out
 }

@@ -1,6 +1,6 @@
 //! Tools the suite relies on.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// Fails (never skips) when a tool the suite relies on is missing: the README's test command
 /// installs every one of them, so a missing tool is a broken setup, not a reason to pass.
@@ -18,16 +18,26 @@ pub fn require_tool(name: &str) {
 /// The file's SHA-256 as `sha256sum` computes it: a tool of its own, not the project's code.
 pub fn sha256sum(path: &std::path::Path) -> String {
     require_tool("sha256sum");
-    let output = Command::new("sha256sum").arg(path).output().unwrap();
-    assert!(
-        output.status.success(),
-        "sha256sum {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = run_ok(Command::new("sha256sum").arg(path));
     String::from_utf8_lossy(&output.stdout)
         .split_whitespace()
         .next()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// Runs `command` to its end and returns what it printed; panics, with the command line and
+/// its stderr, when it cannot start or exits with a failure.
+pub fn run_ok(command: &mut Command) -> Output {
+    let line = format!("{command:?}");
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("{line} could not start: {err}"));
+    assert!(
+        output.status.success(),
+        "{line} failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }

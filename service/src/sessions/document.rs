@@ -131,7 +131,7 @@ impl SessionDocument {
             id,
             config,
             started_at,
-            empty_status(SessionState::Starting, None),
+            SessionStatus::empty(SessionState::Starting, None),
         )
     }
 
@@ -141,22 +141,8 @@ impl SessionDocument {
             id,
             config,
             started_at,
-            empty_status(SessionState::Failed, Some(error)),
+            SessionStatus::empty(SessionState::Failed, Some(error)),
         )
-    }
-}
-
-fn empty_status(state: SessionState, error: Option<String>) -> SessionStatus {
-    SessionStatus {
-        state,
-        buffered_seconds: 0.0,
-        buffered_bytes: 0,
-        frames: 0,
-        keyframes: 0,
-        tracks: Vec::new(),
-        warnings: Vec::new(),
-        error,
-        reconnects: 0,
     }
 }
 

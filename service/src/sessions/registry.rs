@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::admission::{self, Limits, Refusal};
 use super::document::{SessionConfig, SessionDocument};
-use super::ingest::{ClipEvent, ClipRequest, Ingest, SessionSpec, SessionStatus};
+use super::ingest::{ClipEvent, ClipRequest, Ingest, SessionSpec, SessionState, SessionStatus};
 use crate::ids::Id;
 use crate::jobs::{now_millis, rfc3339};
 
@@ -219,7 +219,7 @@ impl Sessions {
                 let status = tokio::task::spawn_blocking(move || ingest.stop()).await;
                 let status = status.unwrap_or_else(|join| SessionStatus {
                     error: Some(format!("stopping the pipeline failed: {join}")),
-                    ..session_status_stopped()
+                    ..SessionStatus::empty(SessionState::Stopped, None)
                 });
                 SessionDocument::new(&session.id, &session.config, &session.started_at, status)
             }
@@ -227,7 +227,7 @@ impl Sessions {
                 &session.id,
                 &session.config,
                 &session.started_at,
-                session_status_stopped(),
+                SessionStatus::empty(SessionState::Stopped, None),
             ),
         };
         self.entries
@@ -304,7 +304,7 @@ impl EntryView {
                     id,
                     &session.config,
                     &session.started_at,
-                    session_status_stopped(),
+                    SessionStatus::empty(SessionState::Stopped, None),
                 )
             }),
             EntryView::Over(document) => document,
@@ -347,19 +347,5 @@ impl Entry {
             Entry::Running(session) | Entry::Stopping(session) => Some(session.config.max_bytes),
             Entry::Over(_) => None,
         }
-    }
-}
-
-fn session_status_stopped() -> SessionStatus {
-    SessionStatus {
-        state: super::ingest::SessionState::Stopped,
-        buffered_seconds: 0.0,
-        buffered_bytes: 0,
-        frames: 0,
-        keyframes: 0,
-        tracks: Vec::new(),
-        warnings: Vec::new(),
-        error: None,
-        reconnects: 0,
     }
 }

@@ -107,7 +107,7 @@ impl ReplayRing {
             let Some(element) = element.upgrade() else {
                 return;
             };
-            let outcome = match event {
+            let structure = match event {
                 SaveEvent::Writing(writing) => {
                     gst::debug!(
                         CAT,
@@ -116,35 +116,30 @@ impl ReplayRing {
                         writing.id,
                         writing.location
                     );
-                    let _ = element.post_message(
-                        gst::message::Element::builder(writing.into_structure())
-                            .src(&element)
-                            .build(),
-                    );
-                    return;
+                    writing.into_structure()
                 }
-                SaveEvent::Done(outcome) => outcome,
+                SaveEvent::Done(outcome) => {
+                    match &outcome {
+                        SaveOutcome::Saved(saved) => gst::info!(
+                            CAT,
+                            obj = element,
+                            "saved {} to {}",
+                            saved.id,
+                            saved.location
+                        ),
+                        SaveOutcome::Failed(failed) => gst::warning!(
+                            CAT,
+                            obj = element,
+                            "save {} failed: {}",
+                            failed.id,
+                            failed.error
+                        ),
+                    }
+                    outcome.into_structure()
+                }
             };
-            match &outcome {
-                SaveOutcome::Saved(saved) => {
-                    gst::info!(
-                        CAT,
-                        obj = element,
-                        "saved {} to {}",
-                        saved.id,
-                        saved.location
-                    )
-                }
-                SaveOutcome::Failed(failed) => gst::warning!(
-                    CAT,
-                    obj = element,
-                    "save {} failed: {}",
-                    failed.id,
-                    failed.error
-                ),
-            }
             let _ = element.post_message(
-                gst::message::Element::builder(outcome.into_structure())
+                gst::message::Element::builder(structure)
                     .src(&element)
                     .build(),
             );

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Once};
 
 use gst::prelude::*;
 #[allow(unused_imports)] // Each test binary uses its own part of them.
-pub use test_support::{ffprobe, require_tool, ProcessUsage, TestDir};
+pub use test_support::{ffprobe, require_tool, run_ok, ProcessUsage, TestDir};
 
 pub const SECOND: u64 = 1_000_000_000;
 
@@ -146,26 +146,20 @@ pub fn get_str(structure: &gst::StructureRef, field: &str) -> String {
 /// and what FFmpeg printed on stderr at level error (empty for a clean decode).
 pub fn decoded_frame_hashes(path: &Path) -> (Vec<String>, String) {
     require_tool("ffmpeg");
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        // Every decoded frame once, at its own timestamp (no constant-rate duplication).
-        .args([
-            "-map",
-            "0:v:0",
-            "-fps_mode",
-            "passthrough",
-            "-enc_time_base",
-            "-1",
-        ])
-        .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "ffmpeg could not decode {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
+    let output = run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(path)
+            // Every decoded frame once, at its own timestamp (no constant-rate duplication).
+            .args([
+                "-map",
+                "0:v:0",
+                "-fps_mode",
+                "passthrough",
+                "-enc_time_base",
+                "-1",
+            ])
+            .args(["-pix_fmt", "yuv420p", "-f", "framemd5", "-"]),
     );
     let hashes = String::from_utf8_lossy(&output.stdout)
         .lines()

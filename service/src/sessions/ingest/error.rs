@@ -28,16 +28,6 @@ impl IngestError {
     /// A `failed` status carrying this error, for a layer that keeps sessions that never
     /// started beside the others.
     pub fn as_status(&self) -> SessionStatus {
-        SessionStatus {
-            state: SessionState::Failed,
-            buffered_seconds: 0.0,
-            buffered_bytes: 0,
-            frames: 0,
-            keyframes: 0,
-            tracks: Vec::new(),
-            warnings: Vec::new(),
-            error: Some(self.to_string()),
-            reconnects: 0,
-        }
+        SessionStatus::empty(SessionState::Failed, Some(self.to_string()))
     }
 }

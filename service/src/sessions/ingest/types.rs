@@ -90,6 +90,23 @@ pub struct SessionStatus {
     pub reconnects: u64,
 }
 
+impl SessionStatus {
+    /// A session that holds nothing (yet, or any more).
+    pub fn empty(state: SessionState, error: Option<String>) -> Self {
+        Self {
+            state,
+            buffered_seconds: 0.0,
+            buffered_bytes: 0,
+            frames: 0,
+            keyframes: 0,
+            tracks: Vec::new(),
+            warnings: Vec::new(),
+            error,
+            reconnects: 0,
+        }
+    }
+}
+
 /// A clip to save. Times are seconds before now ("now" is the end of the newest complete
 /// frame when [`super::Ingest::save`] is called).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
