@@ -18,21 +18,7 @@ DISK=${BENCH_DISK:-$ROOT/target/bench-out}
 OUT=target/bench-results/before.jsonl
 mkdir -p target/bench-results "$TMPFS" "$DISK"
 benches/gen-input.sh
-git worktree remove --force "$TREE" 2>/dev/null || rm -rf "$TREE"
-git worktree add --detach "$TREE" "$REV" >/dev/null
-rm -rf "$TREE/benches" && cp -r benches "$TREE/benches"
-# Today's driver times the SHA-256 of the bytes with the sha2 crate, which older plugins did
-# not depend on.
-grep -q '^sha2' "$TREE/plugins/replay/Cargo.toml" ||
-    sed -i 's/^\[dev-dependencies\]$/[dev-dependencies]\nsha2 = "0.11"/' "$TREE/plugins/replay/Cargo.toml"
-echo "building $REV's bench driver..." >&2
-BIN=$(cd "$TREE" && CARGO_TARGET_DIR=$TREE/target cargo build --release -p gst-plugin-replay \
-    --bench replay --message-format=json 2>/dev/null | /usr/bin/python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "replay" and m.get("executable"):
-        print(m["executable"])')
-[ -x "$BIN" ] || { echo "build of $REV failed" >&2; exit 1; }
+BIN=$(benches/driver.sh "$REV" "$TREE")
 : >"$OUT"
 for T in tmpfs disk; do
     D=$TMPFS; [ $T = disk ] && D=$DISK

@@ -409,6 +409,42 @@ def main():
                             f"({rss / payload:.3f}x)", ""))
         md.append("")
 
+    # ---------------------------------------------------------------- 6. the service
+    cpu = sel(rows, bench="service-cpu")
+    if cpu:
+        sessions = cpu[0]["sessions"]
+        md.append("## 6. The replay service under load\n")
+        md.append(f"{sessions} SRT sessions of the same 1080p30 H.264 + AAC stream at 8 Mbit/s, each fed "
+                  "by an FFmpeg sending the file in copy mode (`-re -c copy`), ingested three ways over "
+                  "the same window: `gst-replay serve` (a replay ring per session), one `ffmpeg -i "
+                  "srt://...?mode=listener -c copy -f segment` per session writing 10 s MPEG-TS segments "
+                  "(seed 002's way), one `gst-launch-1.0 srtsrc ! tsdemux ! h264parse ! splitmuxsink` per "
+                  "session writing 10 s MP4 fragments. CPU is the receiving processes' user + system time "
+                  "(the feeders are not counted). Then, with the service still under that load, 30 s saves "
+                  "one after another (request to `ready` as a client polling every 5 ms sees it), and "
+                  "`wrk -t2 -c32` on `GET .../status` (`benches/service.py`).\n")
+        md.append("| ingest | CPU per session (% of a core) | ratio to FFmpeg |")
+        md.append("|---|---|---|")
+        ffmpeg = med([r["cpu_per_session"] for r in sel(cpu, method="ffmpeg")])
+        for method, name in (("service", "`gst-replay serve`"), ("ffmpeg", "FFmpeg `-f segment`"), ("splitmux", "`splitmuxsink`")):
+            rs = sel(cpu, method=method)
+            if rs:
+                share = med([r["cpu_per_session"] for r in rs])
+                md.append(f"| {name} | {share * 100:.2f} % | {share / ffmpeg:.2f}x |")
+        service = med([r["cpu_per_session"] for r in sel(cpu, method="service")])
+        summary.append((f"6. CPU per session, {sessions} SRT sessions 1080p30 8 Mbps, service vs FFmpeg segmenter",
+                        "<= 0.5x", f"{service / ffmpeg:.2f}x ({service * 100:.2f} % vs {ffmpeg * 100:.2f} % of a core)",
+                        verdict(service / ffmpeg <= 0.5)))
+        md.append("")
+        for r in sel(rows, bench="service-latency"):
+            md.append(f"30 s saves under that load: {r['saves']} saves, p50 {r['p50'] * 1e3:.0f} ms, "
+                      f"p95 {r['p95'] * 1e3:.0f} ms, worst {r['max'] * 1e3:.0f} ms ({r['bytes'] / 1e6:.0f} MB each).\n")
+            summary.append(("6. request to ready, 30 s save under that load", "p95 < 250 ms",
+                            f"p50 {r['p50'] * 1e3:.0f} ms, p95 {r['p95'] * 1e3:.0f} ms", verdict(r["p95"] < 0.25)))
+        for r in sel(rows, bench="service-status-rps"):
+            md.append(f"`GET .../status`: {r['rps']:.0f} requests per second (p99 {r['p99']}).\n")
+            summary.append(("6. GET status requests per second", "(reported)", f"{r['rps']:.0f} /s", ""))
+
     # ---------------------------------------------------------------- output
     table = ["| measurement | target | result | |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary]

@@ -37,14 +37,7 @@ else
 fi
 
 benches/gen-input.sh
-echo "building the bench driver..." >&2
-BIN=$(cargo build --release -p gst-plugin-replay --bench replay --message-format=json 2>/dev/null \
-    | /usr/bin/python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "replay" and m.get("executable"):
-        print(m["executable"])')
-[ -x "$BIN" ] || { echo "build failed: cargo build --release -p gst-plugin-replay --bench replay" >&2; exit 1; }
+BIN=$(benches/driver.sh)
 H264=$IN/h264_15M_120s.h264
 step() { echo "== $*" >&2; }
 machine() {

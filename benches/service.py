@@ -181,7 +181,10 @@ def main():
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--methods", default="service,ffmpeg,splitmux")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="replay-service-bench-", dir=os.environ.get("BENCH_DISK")) as workdir:
+    parent = os.environ.get("BENCH_DISK")
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="replay-service-bench-", dir=parent) as workdir:
         for method in args.methods.split(","):
             ports = [free_port() for _ in range(args.sessions)]
             runs = run_service(args, ports, workdir) if method == "service" else run_baseline(args, ports, workdir, method)
