@@ -17,7 +17,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)] // Each test binary uses its own part of them.
-pub use test_support::{ffprobe, require_tool, TestDir};
+pub use test_support::{ffprobe, require_tool, ProcessUsage, TestDir};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_gst-replay");
 
@@ -199,47 +199,6 @@ fn lines_of(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
         }
     });
     receiver
-}
-
-/// Resident memory (KiB), open file descriptors and threads of a process, from /proc.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProcessUsage {
-    pub rss_kib: u64,
-    pub fds: usize,
-    pub threads: usize,
-}
-
-impl ProcessUsage {
-    pub fn of(pid: i32) -> ProcessUsage {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let rss_kib = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status");
-        let count = |dir: &str| {
-            std::fs::read_dir(format!("/proc/{pid}/{dir}"))
-                .unwrap()
-                .count()
-        };
-        ProcessUsage {
-            rss_kib,
-            fds: count("fd"),
-            threads: count("task"),
-        }
-    }
-}
-
-impl std::fmt::Display for ProcessUsage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "RSS {:.1} MiB, {} fds, {} threads",
-            self.rss_kib as f64 / 1024.0,
-            self.fds,
-            self.threads
-        )
-    }
 }
 
 /// Runs `gst-replay <args>` to completion.
